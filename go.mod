@@ -1,0 +1,3 @@
+module github.com/minikv-go/minikv
+
+go 1.26.8

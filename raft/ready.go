@@ -1,0 +1,66 @@
+package raft
+
+// Ready is a batch of work for the caller, produced by everything Tick, Step
+// and Propose did since the last Advance. Handle it in this order:
+//
+//  1. Persist HardState (if not empty) and Entries — atomically, and with an
+//     fsync when MustSync. Entries[0].Index says where they start: any entry
+//     already on disk at or after that index must be discarded first.
+//  2. Send Messages. Only now: a vote or an acknowledgement promises that
+//     something is on disk, and it must be true before anyone hears it.
+//  3. Apply CommittedEntries to the state machine, in order.
+//  4. Call Advance.
+type Ready struct {
+	HardState        HardState // zero when unchanged since the last Ready
+	Entries          []Entry
+	Messages         []Message
+	CommittedEntries []Entry
+	MustSync         bool
+}
+
+// HasReady reports whether a call to Ready would return any work.
+func (r *Raft) HasReady() bool {
+	return r.hardState() != r.prevHardState ||
+		len(r.msgs) > 0 ||
+		r.log.stable < r.log.lastIndex() ||
+		r.log.applied < r.log.committed
+}
+
+func (r *Raft) hardState() HardState {
+	return HardState{Term: r.term, Vote: r.vote, Commit: r.log.committed}
+}
+
+// Ready returns the pending batch of work. The caller must not call Tick,
+// Step or Propose again until it has called Advance with this batch.
+func (r *Raft) Ready() Ready {
+	rd := Ready{Messages: r.msgs, CommittedEntries: r.log.toApply()}
+	r.msgs = nil
+	// LAB 3 BEGIN: say what must reach the disk before any message is sent
+	// STUB: return rd
+	if hs := r.hardState(); hs != r.prevHardState {
+		rd.HardState = hs
+		// A changed term or vote must be durable: forgetting a vote could let
+		// us vote twice in one term. A changed commit index alone need not be.
+		rd.MustSync = hs.Term != r.prevHardState.Term || hs.Vote != r.prevHardState.Vote
+	}
+	rd.Entries = r.log.unstable()
+	if len(rd.Entries) > 0 {
+		rd.MustSync = true
+	}
+	return rd
+	// LAB 3 END
+}
+
+// Advance tells the peer that rd was persisted, sent and applied.
+func (r *Raft) Advance(rd Ready) {
+	if !rd.HardState.IsEmpty() {
+		r.prevHardState = rd.HardState
+	}
+	if n := len(rd.Entries); n > 0 {
+		last := rd.Entries[n-1]
+		r.log.stableTo(last.Index, last.Term)
+	}
+	if n := len(rd.CommittedEntries); n > 0 {
+		r.log.appliedTo(rd.CommittedEntries[n-1].Index)
+	}
+}
