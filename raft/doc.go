@@ -17,9 +17,9 @@
 //  3. apply Ready.CommittedEntries to its state machine, in order,
 //  4. call Advance.
 //
-// and must not call Tick, Step or Propose between Ready and Advance. That
-// contract (see ready.go) is what makes crash safety explainable, and it is
-// what lets the simulator in package sim run a whole cluster in one goroutine,
+// and must not ask for the next Ready before calling Advance. That contract
+// (see ready.go) is what makes crash safety explainable, and it is what lets
+// the simulator in package sim run a whole cluster in one goroutine,
 // replayable from one seed.
 //
 // One file per concern, each the subject of a chapter:

@@ -30,8 +30,10 @@ func (r *Raft) hardState() HardState {
 	return HardState{Term: r.term, Vote: r.vote, Commit: r.log.committed}
 }
 
-// Ready returns the pending batch of work. The caller must not call Tick,
-// Step or Propose again until it has called Advance with this batch.
+// Ready returns the pending batch of work. Ready must not be called again
+// until Advance was called with this batch. Tick, Step and Propose may be
+// called in between (say, while the disk is busy): their effects wait for the
+// next Ready, so nothing they produce is sent before it is persisted.
 func (r *Raft) Ready() Ready {
 	rd := Ready{Messages: r.msgs, CommittedEntries: r.log.toApply()}
 	r.msgs = nil

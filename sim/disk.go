@@ -1,0 +1,135 @@
+package sim
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"math/rand/v2"
+
+	"github.com/minikv-go/minikv/raft"
+)
+
+// disk is one node's simulated disk: an append-only file of records, of
+// which a prefix is known to be durable (fsynced). A crash keeps the durable
+// prefix and, at random, some bytes of what was written after it — possibly
+// cutting the last record in half, as a real power cut can.
+//
+// Records are framed as [length uint32][crc32 uint32][payload], the same
+// discipline a real write-ahead log uses, and recovery stops at the first
+// frame that is incomplete or fails its checksum.
+type disk struct {
+	data   []byte
+	synced int // len(data) known durable
+
+	writes, syncs, torn int // statistics
+}
+
+func (d *disk) write(payload []byte) {
+	var hdr [8]byte
+	binary.LittleEndian.PutUint32(hdr[0:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(hdr[4:], crc32.ChecksumIEEE(payload))
+	d.data = append(d.data, hdr[:]...)
+	d.data = append(d.data, payload...)
+	d.writes++
+}
+
+func (d *disk) sync() {
+	d.synced = len(d.data)
+	d.syncs++
+}
+
+// crash loses unsynced bytes. With tearing on, a random prefix of them
+// survives, which may end in the middle of a record.
+func (d *disk) crash(rng *rand.Rand, tear bool) {
+	keep := d.synced
+	if unsynced := len(d.data) - d.synced; tear && unsynced > 0 {
+		keep += rng.IntN(unsynced + 1)
+		if keep < len(d.data) {
+			d.torn++
+		}
+	}
+	d.data = d.data[:keep:keep]
+	d.synced = keep
+}
+
+// recover returns the payloads of all intact records and cuts off a torn or
+// corrupt tail (which, being unsynced, was never promised to anyone). The cut
+// matters: records written after a torn one would be unreadable, since
+// recovery stops at the first bad frame.
+func (d *disk) recover() [][]byte {
+	var out [][]byte
+	b := d.data
+	for len(b) >= 8 {
+		n := int(binary.LittleEndian.Uint32(b[0:]))
+		sum := binary.LittleEndian.Uint32(b[4:])
+		if len(b)-8 < n || crc32.ChecksumIEEE(b[8:8+n]) != sum {
+			break
+		}
+		out = append(out, b[8:8+n])
+		b = b[8+n:]
+	}
+	valid := len(d.data) - len(b)
+	d.data = d.data[:valid:valid]
+	d.synced = min(d.synced, valid)
+	return out
+}
+
+// encodeRecord is the payload persisted for one Ready.
+func encodeRecord(hs raft.HardState, ents []raft.Entry) []byte {
+	var b []byte
+	if hs.IsEmpty() {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = raft.AppendHardState(b, hs)
+	}
+	b = binary.AppendUvarint(b, uint64(len(ents)))
+	for _, e := range ents {
+		b = raft.AppendEntry(b, e)
+	}
+	return b
+}
+
+// loadState rebuilds what raft.New needs from the records on disk: the last
+// hard state, and the log with every later record's entries replacing the
+// suffix they start at.
+func loadState(recs [][]byte) (raft.PersistentState, error) {
+	var st raft.PersistentState
+	for _, b := range recs {
+		if len(b) == 0 {
+			return st, errors.New("sim: empty record")
+		}
+		flag := b[0]
+		b = b[1:]
+		if flag == 1 {
+			hs, rest, err := raft.DecodeHardState(b)
+			if err != nil {
+				return st, err
+			}
+			st.HardState, b = hs, rest
+		}
+		n, k := binary.Uvarint(b)
+		if k <= 0 {
+			return st, errors.New("sim: bad entry count")
+		}
+		b = b[k:]
+		for i := uint64(0); i < n; i++ {
+			e, rest, err := raft.DecodeEntry(b)
+			if err != nil {
+				return st, err
+			}
+			b = rest
+			if i == 0 {
+				if e.Index == 0 || e.Index > uint64(len(st.Entries))+1 {
+					return st, errors.New("sim: record leaves a gap in the log")
+				}
+				st.Entries = st.Entries[:e.Index-1]
+			}
+			st.Entries = append(st.Entries, e)
+		}
+	}
+	// A hard state's commit index may run ahead of a log whose tail was lost
+	// with an unsynced write; commit is only a hint and is recomputed.
+	st.HardState.Commit = min(st.HardState.Commit, uint64(len(st.Entries)))
+	return st, nil
+}

@@ -1,0 +1,83 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/minikv-go/minikv/raft"
+)
+
+// NetOptions shapes the simulated network between nodes.
+type NetOptions struct {
+	// Every message takes a delay drawn uniformly from [MinDelay, MaxDelay];
+	// two messages on the same link may therefore arrive out of order.
+	MinDelay, MaxDelay time.Duration
+	// Loss and Dup are the probabilities that a message is dropped, or
+	// delivered twice.
+	Loss, Dup float64
+	// LongDelayProb is the probability that a message is held back by up to
+	// LongDelay on top (a long reordering, as in TestFigure8Unreliable).
+	LongDelayProb float64
+	LongDelay     time.Duration
+}
+
+// network carries raft messages between nodes. Links are directed: a
+// partition blocks both directions, an asymmetric fault only one.
+type network struct {
+	opts    NetOptions
+	blocked map[[2]uint64]bool // {from, to} → dropped; only ever looked up
+
+	sent, dropped, delivered int
+	bytes                    int
+	byType                   map[raft.MessageType]int
+}
+
+func newNetwork(opts NetOptions) *network {
+	return &network{opts: opts, blocked: map[[2]uint64]bool{}, byType: map[raft.MessageType]int{}}
+}
+
+func (n *network) linkUp(from, to uint64) bool { return !n.blocked[[2]uint64{from, to}] }
+
+// send schedules the delivery of m, perhaps twice, perhaps never.
+func (s *Sim) send(m raft.Message) {
+	n := s.net
+	n.sent++
+	n.byType[m.Type]++
+	s.msgBuf = raft.AppendMessage(s.msgBuf[:0], m)
+	n.bytes += len(s.msgBuf)
+	s.trace.message(s.now, m)
+	if s.rng.Float64() < n.opts.Loss {
+		n.dropped++
+		return
+	}
+	copies := 1
+	if s.rng.Float64() < n.opts.Dup {
+		copies = 2
+	}
+	for range copies {
+		delay := n.opts.MinDelay
+		if span := n.opts.MaxDelay - n.opts.MinDelay; span > 0 {
+			delay += time.Duration(s.rng.Int64N(int64(span) + 1))
+		}
+		if n.opts.LongDelay > 0 && s.rng.Float64() < n.opts.LongDelayProb {
+			delay += time.Duration(s.rng.Int64N(int64(n.opts.LongDelay)))
+		}
+		s.schedule(delay, evDeliver, m.To, func() { s.deliver(m) })
+	}
+}
+
+// deliver hands m to its destination, unless the link is cut or the node down
+// when it arrives.
+func (s *Sim) deliver(m raft.Message) {
+	s.msgBuf = raft.AppendMessage(s.msgBuf[:0], m)
+	s.digest.Write(s.msgBuf)
+	nd := s.nodes[m.To]
+	if !s.net.linkUp(m.From, m.To) || !nd.up {
+		s.net.dropped++
+		s.trace.deliver(s.now, m, true)
+		return
+	}
+	s.trace.deliver(s.now, m, false)
+	s.net.delivered++
+	nd.inbox = append(nd.inbox, m)
+	nd.process()
+}

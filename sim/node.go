@@ -1,0 +1,186 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/minikv-go/minikv/raft"
+)
+
+// node is one simulated server: a raft core, its disk, and the replicated
+// state machine, glued together by the same loop a real server runs:
+// feed inputs, take a Ready, persist, (wait for fsync), send, apply, Advance.
+type node struct {
+	s    *Sim
+	id   uint64
+	up   bool
+	gen  uint64 // incarnation: bumped at every crash so stale events are skipped
+	raft *raft.Raft
+	disk disk
+	sm   *register
+
+	// Inputs that arrived while a Ready was being persisted wait here: the
+	// core must not be stepped between Ready and Advance.
+	inbox   []raft.Message
+	ticks   int
+	syncing bool
+	ready   raft.Ready
+
+	tickEvery time.Duration // TickInterval scaled by this node's clock skew
+	lastRole  raft.Role
+	lastTerm  uint64
+	applied   uint64
+
+	// waiters are client operations proposed on this node, by log index.
+	waiters map[uint64][]*pendingOp
+}
+
+func (s *Sim) newNode(id uint64) *node {
+	return &node{s: s, id: id, tickEvery: s.opts.TickInterval, waiters: map[uint64][]*pendingOp{}}
+}
+
+// start boots the node from whatever its disk holds.
+func (n *node) start() error {
+	st, err := loadState(n.disk.recover())
+	if err != nil {
+		return fmt.Errorf("node %d: recovery: %w", n.id, err)
+	}
+	o := n.s.opts.Raft
+	cfg := raft.Config{
+		ID: n.id, Peers: n.s.ids,
+		ElectionTick: o.ElectionTick, HeartbeatTick: o.HeartbeatTick,
+		PreVote: o.PreVote, CheckQuorum: o.CheckQuorum, DisableLeaderNoop: o.DisableLeaderNoop,
+		MaxInflightMsgs: o.MaxInflightMsgs,
+		Rand:            rand.New(rand.NewPCG(n.s.seed, n.id<<32|n.gen)),
+	}
+	r, err := raft.New(cfg, st)
+	if err != nil {
+		return fmt.Errorf("node %d: %w", n.id, err)
+	}
+	n.raft, n.up, n.syncing = r, true, false
+	n.inbox, n.ticks = nil, 0
+	n.sm = newRegister()
+	n.applied = 0
+	st2 := r.Status()
+	n.lastRole, n.lastTerm = st2.Role, st2.Term
+	n.s.trace.state(n.s.now, n.id, st2, "start")
+	n.scheduleTick()
+	return nil
+}
+
+func (n *node) scheduleTick() {
+	n.s.scheduleNode(n.tickEvery, evTick, n, func() {
+		n.ticks++
+		n.process()
+		n.scheduleTick()
+	})
+}
+
+// crash stops the node at once: in-flight work is lost, and so is whatever
+// its disk had not made durable.
+func (n *node) crash() {
+	if !n.up {
+		return
+	}
+	n.up = false
+	n.gen++
+	n.disk.crash(n.s.rng, n.s.opts.TearWrites)
+	n.raft, n.sm = nil, nil
+	n.inbox, n.ticks, n.syncing = nil, 0, false
+	clear(n.waiters)
+	n.s.trace.crash(n.s.now, n.id)
+}
+
+// process runs the node's loop as far as it can without waiting on the disk.
+func (n *node) process() {
+	for n.up && !n.syncing && n.s.violation == nil {
+		if len(n.inbox) == 0 && n.ticks == 0 && !n.raft.HasReady() {
+			return
+		}
+		for ; n.ticks > 0; n.ticks-- {
+			n.raft.Tick()
+		}
+		inbox := n.inbox
+		n.inbox = nil
+		for _, m := range inbox {
+			n.raft.Step(m)
+		}
+		n.s.observe(n)
+		if !n.raft.HasReady() {
+			continue
+		}
+		n.handleReady(n.raft.Ready())
+	}
+}
+
+// handleReady persists a Ready. With an fsync to wait for, the rest of the
+// work (send, apply, Advance) happens when the simulated fsync completes.
+func (n *node) handleReady(rd raft.Ready) {
+	if s := n.s; len(rd.Entries) > 0 || !rd.HardState.IsEmpty() {
+		if err := s.checkPersist(n, rd.Entries); err != nil {
+			s.fail(err)
+			return
+		}
+		n.disk.write(encodeRecord(rd.HardState, rd.Entries))
+	}
+	if !rd.MustSync {
+		n.finishReady(rd)
+		return
+	}
+	n.syncing = true
+	n.ready = rd
+	if n.s.opts.SendBeforeSync {
+		// A deliberately broken node, for teaching: it promises (votes,
+		// acknowledges) before its promise is on disk.
+		n.sendAll(rd.Messages)
+		n.ready.Messages = nil
+	}
+	lat := n.s.opts.FsyncLatency
+	n.s.scheduleNode(lat/2+time.Duration(n.s.rng.Int64N(int64(lat)+1)), evSyncDone, n, func() {
+		n.disk.sync()
+		rd := n.ready
+		n.ready = raft.Ready{}
+		n.syncing = false
+		n.finishReady(rd)
+		n.process()
+	})
+}
+
+func (n *node) sendAll(msgs []raft.Message) {
+	for _, m := range msgs {
+		n.s.send(m)
+	}
+}
+
+func (n *node) finishReady(rd raft.Ready) {
+	n.sendAll(rd.Messages)
+	for _, e := range rd.CommittedEntries {
+		if err := n.apply(e); err != nil {
+			n.s.fail(err)
+			return
+		}
+	}
+	n.raft.Advance(rd)
+}
+
+// apply hands one committed entry to the state machine and answers the client
+// waiting for it, if any.
+func (n *node) apply(e raft.Entry) error {
+	if e.Index != n.applied+1 {
+		return fmt.Errorf("state machine safety: node %d applied index %d after %d (gap or reorder)", n.id, e.Index, n.applied)
+	}
+	n.applied = e.Index
+	if err := n.s.checkApply(n, e); err != nil {
+		return err
+	}
+	var res registerResult
+	if e.Type == raft.EntryNormal {
+		res = n.sm.apply(e.Data)
+	}
+	for _, w := range n.waiters[e.Index] {
+		n.s.resolve(w, e, res)
+	}
+	delete(n.waiters, e.Index)
+	return nil
+}

@@ -1,0 +1,148 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// RaftOptions are the raft.Config settings every simulated node uses.
+type RaftOptions struct {
+	ElectionTick      int
+	HeartbeatTick     int
+	PreVote           bool
+	CheckQuorum       bool
+	DisableLeaderNoop bool
+	MaxInflightMsgs   int
+}
+
+// Options describe one simulation.
+type Options struct {
+	Seed  uint64
+	Nodes int
+	Raft  RaftOptions
+	Net   NetOptions
+
+	// TickInterval is how much virtual time one raft tick stands for.
+	TickInterval time.Duration
+	// FsyncLatency is the typical time a simulated fsync takes.
+	FsyncLatency time.Duration
+	// TearWrites lets a crash keep part of the unsynced tail of a disk.
+	TearWrites bool
+	// SendBeforeSync breaks the persistence contract on purpose: nodes send a
+	// Ready's messages before its fsync completes. Only for showing, in lab 3,
+	// what the contract protects against.
+	SendBeforeSync bool
+
+	// Clients is the number of simulated clients Run starts.
+	Clients int
+	// ClientTimeout is how long a client waits for an operation before it
+	// gives up and records the outcome as unknown.
+	ClientTimeout time.Duration
+	// ClientDelay is the one-way latency between a client and a node.
+	ClientDelay time.Duration
+
+	// Faults the nemesis injects during Run.
+	Faults Faults
+	// Duration is how long Run lets the nemesis and clients loose; a quiet
+	// period to heal and check progress follows.
+	Duration time.Duration
+
+	// Trace records every event for the HTML trace view.
+	Trace bool
+}
+
+// DefaultOptions returns the settings `minikv sim` and the labs start from.
+func DefaultOptions(seed uint64) Options {
+	return Options{
+		Seed:  seed,
+		Nodes: 5,
+		Raft: RaftOptions{
+			ElectionTick: 10, HeartbeatTick: 1,
+			PreVote: true, CheckQuorum: true, MaxInflightMsgs: 64,
+		},
+		Net:           NetOptions{MinDelay: 500 * time.Microsecond, MaxDelay: 3 * time.Millisecond},
+		TickInterval:  10 * time.Millisecond,
+		FsyncLatency:  time.Millisecond,
+		TearWrites:    true,
+		Clients:       3,
+		ClientTimeout: time.Second,
+		ClientDelay:   200 * time.Microsecond,
+		Duration:      10 * time.Second,
+	}
+}
+
+// Faults is a set of fault kinds the nemesis may inject.
+type Faults uint16
+
+const (
+	FaultPartition  Faults = 1 << iota // split the cluster, isolate the leader
+	FaultAsymmetric                    // cut links in one direction only
+	FaultCrash                         // crash nodes, restart them later
+	FaultLoss                          // drop messages
+	FaultDup                           // duplicate messages
+	FaultReorder                       // hold messages back for long
+	FaultSkew                          // nodes' clocks tick at different rates
+
+	FaultsNone Faults = 0
+	FaultsAll         = FaultPartition | FaultAsymmetric | FaultCrash | FaultLoss | FaultDup | FaultReorder | FaultSkew
+)
+
+var faultNames = []struct {
+	f    Faults
+	name string
+}{
+	{FaultPartition, "partition"}, {FaultAsymmetric, "asymmetric"}, {FaultCrash, "crash"},
+	{FaultLoss, "loss"}, {FaultDup, "dup"}, {FaultReorder, "reorder"}, {FaultSkew, "skew"},
+}
+
+// FaultNames lists the names ParseFaults accepts, besides "all" and "none".
+func FaultNames() []string {
+	var out []string
+	for _, f := range faultNames {
+		out = append(out, f.name)
+	}
+	return out
+}
+
+// ParseFaults reads "all", "none" or a comma-separated list of fault names.
+func ParseFaults(s string) (Faults, error) {
+	switch s {
+	case "all":
+		return FaultsAll, nil
+	case "none", "":
+		return FaultsNone, nil
+	}
+	var fs Faults
+	for part := range strings.SplitSeq(s, ",") {
+		i := slices.IndexFunc(faultNames, func(f struct {
+			f    Faults
+			name string
+		}) bool {
+			return f.name == strings.TrimSpace(part)
+		})
+		if i < 0 {
+			return 0, fmt.Errorf("unknown fault %q (known: all, none, %s)", part, strings.Join(FaultNames(), ", "))
+		}
+		fs |= faultNames[i].f
+	}
+	return fs, nil
+}
+
+// String is the inverse of ParseFaults.
+func (fs Faults) String() string {
+	switch fs {
+	case FaultsAll:
+		return "all"
+	case FaultsNone:
+		return "none"
+	}
+	var names []string
+	for _, f := range faultNames {
+		if fs&f.f != 0 {
+			names = append(names, f.name)
+		}
+	}
+	return strings.Join(names, ",")
+}
