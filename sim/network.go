@@ -20,28 +20,37 @@ type NetOptions struct {
 	LongDelay     time.Duration
 }
 
-// network carries raft messages between nodes. Links are directed: a
-// partition blocks both directions, an asymmetric fault only one.
+// network carries raft messages between nodes. A message from a to b gets
+// through unless a or b is disconnected (cut off from everyone, as MIT's
+// harness does it) or the directed link a→b is blocked (partitions block
+// both directions, an asymmetric fault only one).
 type network struct {
-	opts    NetOptions
-	blocked map[[2]uint64]bool // {from, to} → dropped; only ever looked up
+	opts         NetOptions
+	disconnected map[uint64]bool    // only ever looked up
+	blocked      map[[2]uint64]bool // {from, to} → dropped; only ever looked up
 
 	sent, dropped, delivered int
 	bytes                    int
+	rejectedApps             int
 	byType                   map[raft.MessageType]int
 }
 
 func newNetwork(opts NetOptions) *network {
-	return &network{opts: opts, blocked: map[[2]uint64]bool{}, byType: map[raft.MessageType]int{}}
+	return &network{opts: opts, disconnected: map[uint64]bool{}, blocked: map[[2]uint64]bool{}, byType: map[raft.MessageType]int{}}
 }
 
-func (n *network) linkUp(from, to uint64) bool { return !n.blocked[[2]uint64{from, to}] }
+func (n *network) linkUp(from, to uint64) bool {
+	return !n.disconnected[from] && !n.disconnected[to] && !n.blocked[[2]uint64{from, to}]
+}
 
 // send schedules the delivery of m, perhaps twice, perhaps never.
 func (s *Sim) send(m raft.Message) {
 	n := s.net
 	n.sent++
 	n.byType[m.Type]++
+	if m.Type == raft.MsgAppResp && m.Reject {
+		n.rejectedApps++
+	}
 	s.msgBuf = raft.AppendMessage(s.msgBuf[:0], m)
 	n.bytes += len(s.msgBuf)
 	s.trace.message(s.now, m)

@@ -59,7 +59,7 @@ func DefaultOptions(seed uint64) Options {
 		Seed:  seed,
 		Nodes: 5,
 		Raft: RaftOptions{
-			ElectionTick: 10, HeartbeatTick: 1,
+			ElectionTick: 15, HeartbeatTick: 3,
 			PreVote: true, CheckQuorum: true, MaxInflightMsgs: 64,
 		},
 		Net:           NetOptions{MinDelay: 500 * time.Microsecond, MaxDelay: 3 * time.Millisecond},

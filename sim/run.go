@@ -53,15 +53,12 @@ func Run(opts Options, checkTimeout time.Duration) Result {
 		}
 		s.StopClients()
 		s.RunFor(opts.ClientTimeout + 100*time.Millisecond)
-		s.dropVoidUnknowns()
 	}
-	res := Result{
-		Seed: opts.Seed, Stats: s.stats, SimTime: s.now, Messages: s.net.sent,
-		History: s.History(), Trace: s.Trace(),
-	}
+	res := Result{Seed: opts.Seed, Stats: s.stats, SimTime: s.now, Messages: s.net.sent, Trace: s.Trace()}
 	res.ClientOps, _ = s.ClientOps()
-	if s.violation == nil && len(res.History) > 0 {
+	if s.violation == nil && len(s.History()) > 0 {
 		res.Linearizable, res.Info = s.CheckLinearizable(checkTimeout)
+		res.History = s.History()
 		switch res.Linearizable {
 		case porcupine.Illegal:
 			s.fail(fmt.Errorf("linearizability: the clients' history of %d operations is not linearizable", len(res.History)))

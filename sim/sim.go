@@ -277,38 +277,22 @@ func (s *Sim) SetNet(o NetOptions) { s.net.opts = o }
 // Net returns the network's current settings.
 func (s *Sim) Net() NetOptions { return s.net.opts }
 
-// Disconnect cuts node id off from every other node, both ways.
+// Disconnect cuts node id off from every other node, both ways, until
+// Connect or Heal.
 func (s *Sim) Disconnect(id uint64) {
-	for _, o := range s.ids {
-		if o != id {
-			s.net.blocked[[2]uint64{id, o}] = true
-			s.net.blocked[[2]uint64{o, id}] = true
-		}
-	}
+	s.net.disconnected[id] = true
 	s.trace.network(s.now, s.net, s.ids)
 }
 
-// Connect restores node id's links to every node that is not itself cut off.
+// Connect undoes Disconnect (links blocked by Partition or BlockLink stay
+// blocked).
 func (s *Sim) Connect(id uint64) {
-	for _, o := range s.ids {
-		if o != id && s.IsConnected(o) {
-			delete(s.net.blocked, [2]uint64{id, o})
-			delete(s.net.blocked, [2]uint64{o, id})
-		}
-	}
+	delete(s.net.disconnected, id)
 	s.trace.network(s.now, s.net, s.ids)
 }
 
-// IsConnected reports whether node id can reach, and be reached by, some
-// other node.
-func (s *Sim) IsConnected(id uint64) bool {
-	for _, o := range s.ids {
-		if o != id && s.net.linkUp(id, o) && s.net.linkUp(o, id) {
-			return true
-		}
-	}
-	return len(s.ids) == 1
-}
+// IsConnected reports whether node id is not disconnected.
+func (s *Sim) IsConnected(id uint64) bool { return !s.net.disconnected[id] }
 
 // Partition splits the cluster: nodes talk only within their group. Nodes in
 // no group are cut off from everyone.
@@ -320,6 +304,7 @@ func (s *Sim) Partition(groups ...[]uint64) {
 		}
 	}
 	clear(s.net.blocked)
+	clear(s.net.disconnected)
 	for _, a := range s.ids {
 		for _, b := range s.ids {
 			if a != b && (group[a] == 0 || group[a] != group[b]) {
@@ -336,8 +321,9 @@ func (s *Sim) BlockLink(from, to uint64) {
 	s.trace.network(s.now, s.net, s.ids)
 }
 
-// Heal reconnects every link.
+// Heal reconnects every node and every link.
 func (s *Sim) Heal() {
+	clear(s.net.disconnected)
 	clear(s.net.blocked)
 	s.trace.network(s.now, s.net, s.ids)
 }
@@ -373,3 +359,7 @@ func (s *Sim) Committed(index uint64) (int, raft.Entry, error) {
 	}
 	return count, agreed, nil
 }
+
+// RejectedAppends counts the append responses that said "my log does not
+// match there" (a measure of how fast leaders find where logs diverge).
+func (s *Sim) RejectedAppends() int { return s.net.rejectedApps }

@@ -1,0 +1,66 @@
+// Command minikv is minikv's single binary. Subcommands:
+//
+//	minikv sim      run the deterministic simulator (one seed or a sweep)
+//	minikv version  print the version
+//
+// More (serve, cluster, kv, admin, bench) arrive with the real node.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+// exitUsage is the exit code for bad command lines (as with flag's own).
+const exitUsage = 2
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "sim":
+		return simCommand(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "minikv", version())
+		return 0
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "minikv: unknown command %q (try 'minikv help')\n", args[0])
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `minikv — a distributed key-value and object store on a Raft written from scratch
+
+Usage:
+  minikv sim --seed N [flags]       run one deterministic simulation
+  minikv sim --seeds A-B [flags]    sweep a range of seeds
+  minikv version                    print the version
+
+Run 'minikv sim -h' for the simulator's flags.
+`)
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
