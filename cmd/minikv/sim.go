@@ -29,6 +29,7 @@ type simFlags struct {
 	workers   int
 	checkTime time.Duration
 	failDir   string
+	bug       string
 }
 
 func simCommand(args []string, stdout, stderr io.Writer) int {
@@ -45,6 +46,7 @@ func simCommand(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "seeds simulated in parallel during a sweep")
 	fs.DurationVar(&f.checkTime, "check-timeout", 30*time.Second, "wall-time bound for each linearizability check")
 	fs.StringVar(&f.failDir, "fail-dir", "sim-failures", "where a failing run writes porcupine's history visualisation")
+	fs.StringVar(&f.bug, "bug", "", "inject a known bug to watch the simulator catch it: send-before-sync")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -75,6 +77,9 @@ func simCommand(args []string, stdout, stderr io.Writer) int {
 	case seedSet == (f.seeds != ""):
 		fmt.Fprintln(stderr, "minikv sim: give exactly one of --seed N or --seeds A-B")
 		return exitUsage
+	case f.bug != "" && f.bug != "send-before-sync":
+		fmt.Fprintf(stderr, "minikv sim: --bug: unknown bug %q (known: send-before-sync)\n", f.bug)
+		return exitUsage
 	case f.seeds != "" && f.trace != "":
 		fmt.Fprintln(stderr, "minikv sim: --trace needs a single --seed")
 		return exitUsage
@@ -83,6 +88,7 @@ func simCommand(args []string, stdout, stderr io.Writer) int {
 		o := sim.DefaultOptions(seed)
 		o.Nodes, o.Clients, o.Duration, o.Faults = f.nodes, f.clients, f.duration, faults
 		o.Trace = f.trace != ""
+		o.SendBeforeSync = f.bug == "send-before-sync"
 		return o
 	}
 	if seedSet {
@@ -112,8 +118,12 @@ func parseRange(s string) (lo, hi uint64, err error) {
 
 // replayCommand is the exact command line that reruns one seed.
 func replayCommand(o sim.Options) string {
-	return fmt.Sprintf("minikv sim --seed %d --nodes %d --clients %d --duration %v --faults %s",
+	cmd := fmt.Sprintf("minikv sim --seed %d --nodes %d --clients %d --duration %v --faults %s",
 		o.Seed, o.Nodes, o.Clients, o.Duration, o.Faults)
+	if o.SendBeforeSync {
+		cmd += " --bug send-before-sync"
+	}
+	return cmd
 }
 
 func runOne(o sim.Options, f simFlags, stdout, stderr io.Writer) int {

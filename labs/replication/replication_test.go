@@ -433,3 +433,120 @@ func TestLeaderNoopCommitsEarlierTerms(t *testing.T) {
 		})
 	}
 }
+
+// TestFigure8Scenario builds the situation of the paper's Figure 8 step by
+// step and checks that an entry of an earlier term is not committed by
+// counting replicas. Names follow the figure: s1 leads term 2, s5 term 3.
+//
+//	(a) s1 leads; its entry X (term 2) reaches only s2.
+//	(b) s5 is elected by s3, s4 and itself, appends Y (term 3) at the same
+//	    index, and crashes before sending it.
+//	(c) s1 (or s2) leads again and copies X to a majority. X is now on
+//	    three servers — yet committing it would be wrong, because...
+//	(d) ...after that leader crashes, s5 can still win (its last term, 3,
+//	    beats 2) and overwrite X with Y everywhere.
+//
+// The labs run without the leader's no-op, which is what makes (c) possible:
+// the no-op would be an entry of the current term, and committing it would
+// legitimately commit X. If the leader in (c) commits X by counting, the
+// simulator sees the committed entry change in (d).
+func TestFigure8Scenario(t *testing.T) {
+	labtest.ForSeeds(t, 10, func(t *labtest.T) {
+		const servers = 5
+		c := labtest.NewCluster(t, servers)
+		c.One(labtest.Cmd(1), servers, false)
+
+		s1 := c.CheckOneLeader()
+		s2 := (s1 + 1) % servers
+		rest := []int{(s1 + 2) % servers, (s1 + 3) % servers, (s1 + 4) % servers}
+		ids := func(is ...int) []uint64 {
+			var out []uint64
+			for _, i := range is {
+				out = append(out, c.ID(i))
+			}
+			return out
+		}
+
+		// (a) X reaches s2 only.
+		c.Partition(ids(s1, s2), ids(rest...))
+		xIndex, _, ok := c.Start(s1, labtest.Cmd(2))
+		if !ok {
+			t.Fatalf("s1 lost leadership before (a)")
+		}
+		c.RunUntil(c.ElectionTimeout(), func() bool { return c.StatusOf(s2).LastIndex >= xIndex })
+
+		// (b) The other three elect a leader: that is s5.
+		s5 := -1
+		c.RunUntil(10*c.ElectionTimeout(), func() bool {
+			for _, i := range rest {
+				if c.StatusOf(i).Role == raft.Leader {
+					s5 = i
+					return true
+				}
+			}
+			return false
+		})
+		if s5 < 0 {
+			t.Fatalf("the majority partition elected no leader")
+		}
+		// s5 appends Y but nobody hears of it: it persists Y, then crashes.
+		for _, i := range rest {
+			if i != s5 {
+				c.BlockLink(c.ID(s5), c.ID(i))
+			}
+		}
+		yIndex, _, ok := c.Start(s5, labtest.Cmd(3))
+		if !ok || yIndex != xIndex {
+			t.Fatalf("s5 should append Y at X's index %d (got %d, leader=%v)", xIndex, yIndex, ok)
+		}
+		c.Run(20 * time.Millisecond)
+		s5Term := c.StatusOf(s5).Term
+		c.CrashServer(s5)
+
+		// (c) Everyone else reconnects; s1 or s2 (the only logs holding
+		// term 2) wins and copies X to the others.
+		c.Heal()
+		leader := -1
+		c.RunUntil(10*c.ElectionTimeout(), func() bool {
+			for _, i := range []int{s1, s2} {
+				if st := c.StatusOf(i); st.Role == raft.Leader && st.Term > s5Term {
+					leader = i
+					return true
+				}
+			}
+			return false
+		})
+		if leader < 0 {
+			t.Fatalf("neither s1 nor s2 became leader in (c)")
+		}
+		xTerm, _ := c.Raft(c.ID(s2)).Term(xIndex)
+		holders := func() int {
+			n := 0
+			for i := range servers {
+				if i == s5 {
+					continue
+				}
+				if tm, ok := c.Raft(c.ID(i)).Term(xIndex); ok && tm == xTerm {
+					n++
+				}
+			}
+			return n
+		}
+		c.RunUntil(3*c.ElectionTimeout(), func() bool { return holders() >= 3 })
+		if holders() < 3 {
+			t.Fatalf("X did not reach a majority in (c)")
+		}
+		c.Run(c.HeartbeatInterval() * 2)
+		if st := c.StatusOf(leader); st.Commit >= xIndex {
+			t.Fatalf("the term-%d leader committed X (index %d, term %d) by counting replicas: Figure 8 forbids it", st.Term, xIndex, xTerm)
+		}
+
+		// (d) That leader crashes; s5 comes back and may overwrite X.
+		c.CrashServer(leader)
+		c.RestartServer(s5)
+		c.Run(5 * c.ElectionTimeout())
+		c.One(labtest.Cmd(4), servers-1, true)
+		c.RestartServer(leader)
+		c.One(labtest.Cmd(5), servers, true)
+	})
+}
