@@ -54,7 +54,7 @@ func Run(opts Options, checkTimeout time.Duration) Result {
 		s.StopClients()
 		s.RunFor(opts.ClientTimeout + 100*time.Millisecond)
 	}
-	res := Result{Seed: opts.Seed, Stats: s.stats, SimTime: s.now, Messages: s.net.sent, Trace: s.Trace()}
+	res := Result{Seed: opts.Seed, Stats: s.stats, SimTime: s.now, Messages: s.net.sent}
 	res.ClientOps, _ = s.ClientOps()
 	if s.violation == nil && len(s.History()) > 0 {
 		res.Linearizable, res.Info = s.CheckLinearizable(checkTimeout)
@@ -68,5 +68,6 @@ func Run(opts Options, checkTimeout time.Duration) Result {
 	}
 	res.Violation = s.violation
 	res.Digest = s.Digest()
+	res.Trace = s.Trace() // after the checks, so their verdict is in it
 	return res
 }
