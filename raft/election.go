@@ -10,10 +10,16 @@ func (r *Raft) tickElection() {
 	}
 }
 
-// inLease reports whether this peer heard from a leader less than an election
-// timeout ago. With CheckQuorum such a peer refuses to help depose the leader.
+// heardFromLeader reports whether this peer heard from a leader less than an
+// election timeout ago.
+func (r *Raft) heardFromLeader() bool {
+	return r.lead != None && r.electionElapsed < r.cfg.ElectionTick
+}
+
+// inLease reports whether, with CheckQuorum, this peer refuses to help depose
+// the leader it heard from recently.
 func (r *Raft) inLease() bool {
-	return r.cfg.CheckQuorum && r.lead != None && r.electionElapsed < r.cfg.ElectionTick
+	return r.cfg.CheckQuorum && r.heardFromLeader()
 }
 
 // campaign starts a pre-vote (if preVote) or a real election.

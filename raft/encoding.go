@@ -11,7 +11,10 @@ import (
 // length followed by the bytes. The forms carry no version byte: the record
 // or frame that holds them does.
 
-var errShort = errors.New("raft: decode: truncated input")
+var (
+	errShort        = errors.New("raft: decode: truncated input")
+	errNonCanonical = errors.New("raft: decode: non-canonical encoding")
+)
 
 // AppendEntry appends the binary form of e to b.
 func AppendEntry(b []byte, e Entry) []byte {
@@ -60,6 +63,12 @@ func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
 		d.err = errShort
+		return 0
+	}
+	if n > 1 && d.b[n-1] == 0 {
+		// An over-long encoding (say 0x80 0x00 for 0): our encoder never
+		// writes one, so the bytes are corrupt, not merely unusual.
+		d.err = errNonCanonical
 		return 0
 	}
 	d.b = d.b[n:]
@@ -122,7 +131,15 @@ func DecodeMessage(b []byte) (Message, error) {
 	m := Message{Type: MessageType(d.byte())}
 	m.From, m.To, m.Term, m.LogTerm = d.uvarint(), d.uvarint(), d.uvarint(), d.uvarint()
 	m.Index, m.Commit, m.RejectHint = d.uvarint(), d.uvarint(), d.uvarint()
-	m.Reject = d.byte() == 1
+	switch d.byte() {
+	case 0:
+	case 1:
+		m.Reject = true
+	default:
+		if d.err == nil {
+			d.err = errNonCanonical
+		}
+	}
 	n := d.uvarint()
 	if d.err == nil && n > uint64(len(d.b)) { // every entry takes at least one byte
 		return Message{}, fmt.Errorf("raft: decode message: %d entries in %d bytes", n, len(d.b))

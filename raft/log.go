@@ -81,9 +81,16 @@ func (l *raftLog) append(ents ...Entry) {
 		panic(fmt.Sprintf("raft: gap: appending %d after last %d", first, l.lastIndex()))
 	}
 	keep := first - l.offset()
-	// The three-index slice forces a copy when we truncate, so slices handed
-	// out earlier (in a Ready) never see their entries overwritten.
-	l.entries = append(l.entries[:keep:keep], ents...)
+	if keep < uint64(len(l.entries)) {
+		// Truncating: the three-index slice forces a copy, so slices handed
+		// out earlier (in a Ready or a message) never see their entries
+		// overwritten by the new suffix.
+		l.entries = append(l.entries[:keep:keep], ents...)
+	} else {
+		// Appending at the end: slices handed out are capped (see slice), so
+		// growing in place is safe and costs no copy of the log.
+		l.entries = append(l.entries, ents...)
+	}
 	if l.stable >= first {
 		l.stable = first - 1
 	}

@@ -30,6 +30,7 @@ type Raft struct {
 
 	msgs          []Message
 	prevHardState HardState // what the caller last persisted
+	matchBuf      []uint64  // scratch space for maybeCommit
 }
 
 // New creates a peer from its configuration and what it finds on disk.
@@ -138,9 +139,15 @@ func (r *Raft) Step(m Message) {
 // if RPC request or response contains term T > currentTerm, set currentTerm =
 // T and convert to follower). It returns false if the message must be dropped.
 func (r *Raft) stepHigherTerm(m Message) bool {
-	if (m.Type == MsgVote || m.Type == MsgPreVote) && r.inLease() {
-		// We heard from a live leader less than an election timeout ago: a
-		// peer asking for votes is disruptive, not helpful (thesis §4.2.3).
+	switch {
+	case m.Type == MsgPreVote && r.heardFromLeader():
+		// A pre-vote is granted only by peers that have not heard from a
+		// leader for an election timeout (thesis §9.6): a peer returning
+		// from a partition cannot depose a healthy leader.
+		return false
+	case m.Type == MsgVote && r.inLease():
+		// With CheckQuorum, real votes get the same treatment (thesis
+		// §4.2.3): a peer asking for votes now is disruptive, not helpful.
 		return false
 	}
 	switch {

@@ -131,10 +131,11 @@ func (r *Raft) retryIndex(m Message) uint64 {
 func (r *Raft) maybeCommit() bool {
 	// LAB 2 BEGIN: commit by quorum, current term only (Figure 8)
 	// STUB: return false
-	matches := make([]uint64, 0, len(r.voters))
+	matches := r.matchBuf[:0]
 	for _, id := range r.voters {
 		matches = append(matches, r.prs[id].Match)
 	}
+	r.matchBuf = matches
 	slices.Sort(matches)
 	n := matches[len(matches)-r.quorum()] // the highest index a quorum holds
 	if n > r.log.committed {
