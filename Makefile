@@ -36,7 +36,7 @@ race:
 
 # Each lab really tests what it says: the stripped copy must build and fail.
 exercise-check:
-	MINIKV_EXERCISE_CHECK=1 $(GO) test -count=1 -run TestStrippedLabsFail -v ./labs/exercise/
+	MINIKV_EXERCISE_CHECK=1 $(GO) test -count=1 -timeout 20m -run TestStrippedLabsFail -v ./labs/exercise/
 
 sim: build
 	$(BIN) sim --seeds 1-200 --faults all

@@ -110,7 +110,14 @@ func (n *node) process() {
 		if !n.raft.HasReady() {
 			continue
 		}
-		n.handleReady(n.raft.Ready())
+		rd := n.raft.Ready()
+		if rd.HardState.IsEmpty() && len(rd.Entries) == 0 && len(rd.Messages) == 0 && len(rd.CommittedEntries) == 0 {
+			// The core says it has work but hands over none: looping on it
+			// would spin forever without virtual time moving.
+			n.s.fail(fmt.Errorf("ready contract: node %d: HasReady() is true but Ready() returned nothing to persist, send or apply", n.id))
+			return
+		}
+		n.handleReady(rd)
 	}
 }
 

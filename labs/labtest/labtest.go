@@ -108,7 +108,7 @@ func (t *T) finish() {
 	}
 	if !t.Failed() {
 		if err := c.Err(); err != nil {
-			t.Fatalf("invariant violated: %v", err)
+			t.Fatalf("invariant violated: %v", violation(err))
 		}
 	}
 	if t.Failed() && *flagTrace != "" && c.Trace() != nil {
@@ -134,6 +134,15 @@ func writeTrace(path string, tr *sim.Trace) error {
 		return err
 	}
 	return f.Close()
+}
+
+// violation strips the seed and time from a *sim.Violation: Fatalf prints
+// them already.
+func violation(err error) error {
+	if v, ok := err.(*sim.Violation); ok {
+		return v.Err
+	}
+	return err
 }
 
 // Option adjusts the simulation a test runs on.
@@ -196,7 +205,7 @@ func (c *Cluster) HeartbeatInterval() time.Duration {
 func (c *Cluster) Run(d time.Duration) {
 	c.t.Helper()
 	if err := c.RunFor(d); err != nil {
-		c.t.Fatalf("invariant violated: %v", err)
+		c.t.Fatalf("invariant violated: %v", violation(err))
 	}
 }
 
