@@ -46,14 +46,10 @@ func (n *node) start() error {
 	if err != nil {
 		return fmt.Errorf("node %d: recovery: %w", n.id, err)
 	}
-	o := n.s.opts.Raft
-	cfg := raft.Config{
-		ID: n.id, Peers: n.s.ids,
-		ElectionTick: o.ElectionTick, HeartbeatTick: o.HeartbeatTick,
-		PreVote: o.PreVote, CheckQuorum: o.CheckQuorum, DisableLeaderNoop: o.DisableLeaderNoop,
-		MaxInflightMsgs: o.MaxInflightMsgs,
-		Rand:            rand.New(rand.NewPCG(n.s.seed, n.id<<32|n.gen)),
-	}
+	cfg := n.s.opts.Raft
+	cfg.ID, cfg.Peers = n.id, n.s.ids
+	// Each incarnation of each node draws from its own stream of the seed.
+	cfg.Rand = rand.New(rand.NewPCG(n.s.seed, n.id<<32|n.gen))
 	r, err := raft.New(cfg, st)
 	if err != nil {
 		return fmt.Errorf("node %d: %w", n.id, err)

@@ -5,24 +5,18 @@ import (
 	"slices"
 	"strings"
 	"time"
-)
 
-// RaftOptions are the raft.Config settings every simulated node uses.
-type RaftOptions struct {
-	ElectionTick      int
-	HeartbeatTick     int
-	PreVote           bool
-	CheckQuorum       bool
-	DisableLeaderNoop bool
-	MaxInflightMsgs   int
-}
+	"github.com/minikv-go/minikv/raft"
+)
 
 // Options describe one simulation.
 type Options struct {
 	Seed  uint64
 	Nodes int
-	Raft  RaftOptions
-	Net   NetOptions
+	// Raft is the configuration every node starts from; the simulator sets
+	// ID, Peers and Rand (a source derived from the seed) per node.
+	Raft raft.Config
+	Net  NetOptions
 
 	// TickInterval is how much virtual time one raft tick stands for.
 	TickInterval time.Duration
@@ -58,7 +52,7 @@ func DefaultOptions(seed uint64) Options {
 	return Options{
 		Seed:  seed,
 		Nodes: 5,
-		Raft: RaftOptions{
+		Raft: raft.Config{
 			ElectionTick: 15, HeartbeatTick: 3,
 			PreVote: true, CheckQuorum: true, MaxInflightMsgs: 64,
 		},
