@@ -153,3 +153,38 @@ func TestElectionRestriction(t *testing.T) {
 		}
 	})
 }
+
+// TestElectionRestrictionLastTermWins: "at least as up to date" compares the
+// last entries' terms first and lengths only on a tie (§5.4.1). A cut-off
+// old leader piles up a long log of uncommitted entries in an old term; the
+// follower that holds a newer committed entry has a shorter log, but it — not
+// the long log — must win.
+func TestElectionRestrictionLastTermWins(t *testing.T) {
+	labtest.ForSeeds(t, 10, func(t *labtest.T) {
+		const servers = 3
+		c := labtest.NewCluster(t, servers)
+		c.One(labtest.Cmd(1), servers, false)
+
+		old := c.CheckOneLeader()
+		c.DisconnectServer(old)
+		for v := range 20 {
+			c.Start(old, labtest.Cmd(100+v)) // a long log in the old term, never committed
+		}
+		newLeader := c.CheckOneLeader()
+		index := c.One(labtest.Cmd(2), 2, false) // committed in the new term
+		follower := 3 - old - newLeader
+
+		// The new leader goes away; the old one, with its longer log,
+		// returns. Only the follower, whose last term is newer, may win.
+		c.DisconnectServer(newLeader)
+		c.ConnectServer(old)
+		if l := c.CheckOneLeader(); l != follower {
+			t.Fatalf("server %d won with a longer log of an older last term (%d entries, last term %d) over server %d (last term %d): §5.4.1 compares terms first",
+				l, c.StatusOf(old).LastIndex, c.StatusOf(old).LastTerm, follower, c.StatusOf(follower).LastTerm)
+		}
+		c.One(labtest.Cmd(3), 2, true)
+		if _, cmd := c.NCommitted(index); string(cmd) != string(labtest.Cmd(2)) {
+			t.Fatalf("committed entry %d lost: now %q", index, cmd)
+		}
+	})
+}
