@@ -1,7 +1,7 @@
 # minikv — every command a developer or CI needs.
 #
 #   make test    formatting, vet, all tests (race detector on the packages
-#                that start goroutines), the 200-seed simulator sweep, and
+#                that start goroutines), the 500-seed simulator sweep, and
 #                the exercise-mode check of labs 1–3
 #   make sim     a 200-seed sweep with every fault, from the command line
 #   make soak    the long sweep: 2,000 seeds with every fault

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-var sweepSeeds = flag.Int("sweep", 200, "seeds TestSeedSweep runs with every fault on")
+var sweepSeeds = flag.Int("sweep", 500, "seeds TestSeedSweep runs with every fault on")
 
-// TestSeedSweep runs -sweep seeds (default 200) with every fault on and
+// TestSeedSweep runs -sweep seeds (default 500) with every fault on and
 // checks each for invariant violations, liveness after healing, and
 // linearizability. A failure prints the seed and the command replaying it.
 func TestSeedSweep(t *testing.T) {
