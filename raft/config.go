@@ -75,8 +75,10 @@ func (c *Config) validate() error {
 }
 
 // PersistentState is what a peer finds on its disk when it starts: the last
-// hard state it saved and its log. A brand-new peer passes the zero value.
+// hard state it saved, the metadata of its latest snapshot (if any), and the
+// log entries after that snapshot. A brand-new peer passes the zero value.
 type PersistentState struct {
 	HardState HardState
+	Snapshot  SnapshotMeta
 	Entries   []Entry
 }

@@ -82,6 +82,9 @@ func (r *Raft) stepCandidate(m Message) {
 	case MsgHeartbeat:
 		r.becomeFollower(m.Term, m.From)
 		r.handleHeartbeat(m)
+	case MsgSnap:
+		r.becomeFollower(m.Term, m.From)
+		r.handleSnapshot(m)
 	case MsgVoteResp, MsgPreVoteResp:
 		if (m.Type == MsgPreVoteResp) != (r.role == PreCandidate) {
 			return // an answer to an earlier kind of campaign

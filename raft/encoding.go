@@ -47,7 +47,53 @@ func AppendMessage(b []byte, m Message) []byte {
 	for _, e := range m.Entries {
 		b = AppendEntry(b, e)
 	}
+	if m.Snapshot == nil {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	b = AppendSnapshotMeta(b, m.Snapshot.Meta)
+	b = binary.AppendUvarint(b, uint64(len(m.Snapshot.Data)))
+	return append(b, m.Snapshot.Data...)
+}
+
+// AppendSnapshotMeta appends the binary form of meta to b.
+func AppendSnapshotMeta(b []byte, meta SnapshotMeta) []byte {
+	b = binary.AppendUvarint(b, meta.Index)
+	b = binary.AppendUvarint(b, meta.Term)
+	for _, ids := range [][]uint64{meta.Conf.Voters, meta.Conf.Learners} {
+		b = binary.AppendUvarint(b, uint64(len(ids)))
+		for _, id := range ids {
+			b = binary.AppendUvarint(b, id)
+		}
+	}
 	return b
+}
+
+func (d *decoder) ids() []uint64 {
+	n := d.uvarint()
+	if d.err == nil && n > uint64(len(d.b)) {
+		d.err = errShort
+	}
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	ids := make([]uint64, n)
+	for i := range ids {
+		ids[i] = d.uvarint()
+	}
+	return ids
+}
+
+func (d *decoder) snapshotMeta() SnapshotMeta {
+	return SnapshotMeta{Index: d.uvarint(), Term: d.uvarint(), Conf: ConfState{Voters: d.ids(), Learners: d.ids()}}
+}
+
+// DecodeSnapshotMeta reads one snapshot metadata from the front of b and
+// returns the rest.
+func DecodeSnapshotMeta(b []byte) (SnapshotMeta, []byte, error) {
+	d := decoder{b: b}
+	meta := d.snapshotMeta()
+	return meta, d.b, d.err
 }
 
 // decoder reads the forms above, remembering the first error.
@@ -149,6 +195,15 @@ func DecodeMessage(b []byte) (Message, error) {
 	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		m.Entries = append(m.Entries, d.entry())
+	}
+	switch d.byte() {
+	case 0:
+	case 1:
+		m.Snapshot = &Snapshot{Meta: d.snapshotMeta(), Data: d.bytes()}
+	default:
+		if d.err == nil {
+			d.err = errNonCanonical
+		}
 	}
 	if d.err != nil {
 		return Message{}, fmt.Errorf("raft: decode message: %w", d.err)

@@ -22,6 +22,10 @@ var testMessages = []Message{
 	{Type: MsgApp, From: 1, To: 3, Term: 4, LogTerm: 4, Index: 10, Commit: 9, Entries: testEntries[1:]},
 	{Type: MessageType(255), From: math.MaxUint64, To: math.MaxUint64, Term: math.MaxUint64, LogTerm: math.MaxUint64,
 		Index: math.MaxUint64, Commit: math.MaxUint64, RejectHint: math.MaxUint64, Reject: true},
+	{Type: MsgSnap, From: 1, To: 2, Term: 5, Snapshot: &Snapshot{
+		Meta: SnapshotMeta{Index: 40, Term: 4, Conf: ConfState{Voters: []uint64{1, 2, 3}, Learners: []uint64{4}}},
+		Data: []byte("state")}},
+	{Type: MsgSnap, From: 1, To: 2, Term: 5, Snapshot: &Snapshot{Meta: SnapshotMeta{Index: 1, Term: 1}}},
 }
 
 // encoding.go: every entry decodes back to itself, and leaves what follows it alone.
@@ -83,15 +87,20 @@ func TestEncoding_MessageRoundTrip(t *testing.T) {
 // messages have equal encodings (the fuzz target below checks this on any input).
 func TestEncoding_DecodeMessageRejectsNonCanonicalInput(t *testing.T) {
 	valid := AppendMessage(nil, Message{Type: MsgHeartbeat, From: 1, To: 2, Term: 3})
-	// valid = type, from, to, term, logTerm, index, commit, hint, reject, #entries
-	require.Equal(t, []byte{byte(MsgHeartbeat), 1, 2, 3, 0, 0, 0, 0, 0, 0}, valid)
+	// valid = type, from, to, term, logTerm, index, commit, hint, reject, #entries, has-snapshot
+	require.Equal(t, []byte{byte(MsgHeartbeat), 1, 2, 3, 0, 0, 0, 0, 0, 0, 0}, valid)
+
+	snapFlagTwo := bytes.Clone(valid)
+	snapFlagTwo[10] = 2
+	_, err := DecodeMessage(snapFlagTwo)
+	require.Error(t, err, "snapshot flag 2")
 
 	rejectTwo := bytes.Clone(valid)
 	rejectTwo[8] = 2
-	_, err := DecodeMessage(rejectTwo)
+	_, err = DecodeMessage(rejectTwo)
 	require.Error(t, err, "Reject byte 2")
 
-	overlong := []byte{byte(MsgHeartbeat), 0x81, 0x00, 2, 3, 0, 0, 0, 0, 0, 0} // From = 1 in two bytes
+	overlong := []byte{byte(MsgHeartbeat), 0x81, 0x00, 2, 3, 0, 0, 0, 0, 0, 0, 0} // From = 1 in two bytes
 	_, err = DecodeMessage(overlong)
 	require.Error(t, err, "over-long uvarint")
 }
@@ -102,8 +111,8 @@ func FuzzDecodeMessage(f *testing.F) {
 		f.Add(AppendMessage(nil, m))
 	}
 	f.Add([]byte{})
-	// Seven uvarints, reject, two entries: (term 1, index 1, normal, no data), (1, 2, normal, "x").
-	f.Add([]byte{byte(MsgApp), 1, 2, 3, 4, 5, 6, 7, 1, 2, 1, 1, 0, 0, 1, 2, 0, 1, 'x'})
+	// Seven uvarints, reject, two entries: (term 1, index 1, normal, no data), (1, 2, normal, "x"), no snapshot.
+	f.Add([]byte{byte(MsgApp), 1, 2, 3, 4, 5, 6, 7, 1, 2, 1, 1, 0, 0, 1, 2, 0, 1, 'x', 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodeMessage(b)
 		if err != nil {

@@ -176,6 +176,33 @@ func (l *raftLog) stableTo(i, t uint64) {
 	}
 }
 
+// compact drops the entries up to and including i, which must be applied:
+// a snapshot now stands for them. The entry at i stays as the sentinel, so
+// its term is still known (the leader needs it to send appends after it).
+func (l *raftLog) compact(i uint64) {
+	if i <= l.offset() {
+		return
+	}
+	if i > l.applied {
+		panic(fmt.Sprintf("raft: compacting to %d beyond applied %d", i, l.applied))
+	}
+	t, _ := l.term(i)
+	// A fresh array, so the compacted prefix can be garbage-collected.
+	ents := make([]Entry, 1, l.lastIndex()-i+1)
+	ents[0] = Entry{Index: i, Term: t}
+	l.entries = append(ents, l.entries[i-l.offset()+1:]...)
+}
+
+// restoreSnapshot throws the whole log away for a snapshot of the leader's:
+// the log now starts after meta.Index, everything up to it counts as
+// committed, on disk (the snapshot is persisted in the same Ready) and
+// handed to the state machine (it applies the snapshot before anything
+// else).
+func (l *raftLog) restoreSnapshot(meta SnapshotMeta) {
+	l.entries = []Entry{{Index: meta.Index, Term: meta.Term}}
+	l.committed, l.stable, l.applied = meta.Index, meta.Index, meta.Index
+}
+
 // toApply returns committed entries not yet applied.
 func (l *raftLog) toApply() []Entry {
 	if l.applied >= l.committed {
@@ -185,8 +212,10 @@ func (l *raftLog) toApply() []Entry {
 }
 
 func (l *raftLog) appliedTo(i uint64) {
-	if i > l.committed || i < l.applied {
-		panic(fmt.Sprintf("raft: applied %d out of range [%d,%d]", i, l.applied, l.committed))
+	if i > l.committed {
+		panic(fmt.Sprintf("raft: applied %d beyond commit %d", i, l.committed))
 	}
-	l.applied = i
+	// A snapshot installed while a Ready was out may have moved applied
+	// past what that Ready carried.
+	l.applied = max(l.applied, i)
 }

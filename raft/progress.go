@@ -13,13 +13,19 @@ const (
 	// StateReplicate: the follower is known to match up to Match. The leader
 	// streams appends optimistically, up to MaxInflightMsgs unacknowledged.
 	StateReplicate
+	// StateSnapshot: the follower needs entries the leader compacted away; a
+	// snapshot is on its way and appends wait until it is acknowledged.
+	StateSnapshot
 )
 
 func (s ProgressState) String() string {
-	if s == StateProbe {
+	switch s {
+	case StateProbe:
 		return "Probe"
+	case StateReplicate:
+		return "Replicate"
 	}
-	return "Replicate"
+	return "Snapshot"
 }
 
 // Progress is the leader's view of one peer (thesis §3.5, etcd's "progress").
@@ -34,6 +40,11 @@ type Progress struct {
 	// RecentActive is set whenever the peer answers; CheckQuorum clears it
 	// every election timeout.
 	RecentActive bool
+	// PendingSnapshot is the index of the snapshot sent in StateSnapshot.
+	PendingSnapshot uint64
+	// snapshotWait counts heartbeat answers while in StateSnapshot: if the
+	// snapshot or its acknowledgement was lost, the leader probes again.
+	snapshotWait int
 
 	inflights inflights
 }
@@ -48,16 +59,27 @@ func (p *Progress) String() string {
 
 // isPaused reports whether the leader should hold back appends to this peer.
 func (p *Progress) isPaused() bool {
-	if p.State == StateProbe {
+	switch p.State {
+	case StateProbe:
 		return p.ProbeSent
+	case StateSnapshot:
+		return true
 	}
 	return p.inflights.full()
+}
+
+func (p *Progress) becomeSnapshot(index uint64) {
+	p.State = StateSnapshot
+	p.PendingSnapshot = index
+	p.snapshotWait = 0
+	p.inflights.reset()
 }
 
 func (p *Progress) becomeProbe() {
 	p.State = StateProbe
 	p.ProbeSent = false
 	p.Next = p.Match + 1
+	p.PendingSnapshot = 0
 	p.inflights.reset()
 }
 
@@ -65,6 +87,7 @@ func (p *Progress) becomeReplicate() {
 	p.State = StateReplicate
 	p.ProbeSent = false
 	p.Next = p.Match + 1
+	p.PendingSnapshot = 0
 	p.inflights.reset()
 }
 
@@ -98,13 +121,17 @@ func (p *Progress) maybeUpdate(n uint64) bool {
 func (p *Progress) maybeBackUp(rejected, retryAt uint64) bool {
 	// LAB 2 BEGIN: move Next back after a rejection, ignoring stale ones
 	// STUB: return false
-	if p.State == StateReplicate {
+	switch {
+	case p.State == StateSnapshot:
+		// Whatever append this answers, the snapshot on its way decides.
+		return false
+	case p.State == StateReplicate:
 		// Everything up to Match is known to match: a rejection at or below it
 		// answers an old, reordered append.
 		if rejected <= p.Match {
 			return false
 		}
-	} else if rejected != p.Next-1 {
+	case rejected != p.Next-1:
 		// In probe we only ever have one append out; answers to others are old.
 		return false
 	}

@@ -18,9 +18,16 @@ type Raft struct {
 
 	log *raftLog
 
-	voters []uint64             // sorted, so iteration never depends on map order
-	prs    map[uint64]*Progress // leader's view of every voter, self included
-	votes  map[uint64]bool      // votes received in the current (pre-)campaign
+	voters   []uint64             // sorted, so iteration never depends on map order
+	learners []uint64             // sorted; they replicate but never vote
+	prs      map[uint64]*Progress // leader's view of every peer, self included
+	votes    map[uint64]bool      // votes received in the current (pre-)campaign
+
+	// snapConf is the configuration of the snapshot the log starts after.
+	snapConf ConfState
+	// pendingSnapshot is a leader's snapshot this follower installed, for
+	// the next Ready to hand to the state machine.
+	pendingSnapshot *Snapshot
 
 	// Logical clocks, counted in ticks since the last reset.
 	electionElapsed  int
@@ -46,6 +53,7 @@ func New(cfg Config, state PersistentState) (*Raft, error) {
 		prs:    map[uint64]*Progress{},
 	}
 	r.voters = slices.Compact(r.voters)
+	r.snapConf = r.confState()
 	if err := r.restore(state); err != nil {
 		return nil, err
 	}
@@ -55,12 +63,20 @@ func New(cfg Config, state PersistentState) (*Raft, error) {
 
 // restore loads a peer's persisted state: a restarted peer must come back with
 // the same term, vote and log it had promised to others before the crash.
+// If a snapshot is on disk, the log starts after it, and the caller restores
+// its state machine from the snapshot before applying anything.
 func (r *Raft) restore(state PersistentState) error {
+	if snap := state.Snapshot; snap.Index > 0 {
+		r.log.restoreSnapshot(snap)
+		r.snapConf = snap.Conf
+		r.applyConfState(snap.Conf)
+	}
 	// LAB 3 BEGIN: come back from disk with the term, vote and log we persisted
 	// STUB: return nil
+	first := r.log.lastIndex() + 1
 	for i, e := range state.Entries {
-		if e.Index != uint64(i)+1 {
-			return fmt.Errorf("raft: restore: entry %d has index %d", i, e.Index)
+		if e.Index != first+uint64(i) {
+			return fmt.Errorf("raft: restore: entry %d has index %d, want %d", i, e.Index, first+uint64(i))
 		}
 	}
 	r.log.entries = append(r.log.entries, state.Entries...)
@@ -70,10 +86,24 @@ func (r *Raft) restore(state PersistentState) error {
 		return fmt.Errorf("raft: restore: commit %d beyond last index %d", hs.Commit, r.log.lastIndex())
 	}
 	r.term, r.vote = hs.Term, hs.Vote
-	r.log.committed = hs.Commit
+	r.log.committed = max(r.log.committed, hs.Commit)
 	r.prevHardState = hs
 	return nil
 	// LAB 3 END
+}
+
+// confState returns the configuration in force.
+func (r *Raft) confState() ConfState {
+	return ConfState{Voters: slices.Clone(r.voters), Learners: slices.Clone(r.learners)}
+}
+
+// applyConfState makes cs the configuration in force.
+func (r *Raft) applyConfState(cs ConfState) {
+	if len(cs.Voters) == 0 {
+		return // a snapshot from before configurations were recorded
+	}
+	r.voters = slices.Compact(slices.Sorted(slices.Values(cs.Voters)))
+	r.learners = slices.Compact(slices.Sorted(slices.Values(cs.Learners)))
 }
 
 // ID returns this peer's ID.
@@ -158,7 +188,7 @@ func (r *Raft) stepHigherTerm(m Message) bool {
 		// counted in stepCandidate, not adopted.
 	default:
 		lead := None
-		if m.Type == MsgApp || m.Type == MsgHeartbeat {
+		if m.Type == MsgApp || m.Type == MsgHeartbeat || m.Type == MsgSnap {
 			lead = m.From
 		}
 		r.becomeFollower(m.Term, lead)
@@ -172,7 +202,7 @@ func (r *Raft) stepHigherTerm(m Message) bool {
 // would never converge: we reply with our term and the leader steps down.
 func (r *Raft) stepLowerTerm(m Message) {
 	switch {
-	case (r.cfg.CheckQuorum || r.cfg.PreVote) && (m.Type == MsgApp || m.Type == MsgHeartbeat):
+	case (r.cfg.CheckQuorum || r.cfg.PreVote) && (m.Type == MsgApp || m.Type == MsgHeartbeat || m.Type == MsgSnap):
 		r.send(Message{To: m.From, Type: MsgAppResp})
 	case m.Type == MsgPreVote:
 		r.send(Message{To: m.From, Type: MsgPreVoteResp, Reject: true})
@@ -189,6 +219,10 @@ func (r *Raft) stepFollower(m Message) {
 		r.electionElapsed = 0
 		r.lead = m.From
 		r.handleHeartbeat(m)
+	case MsgSnap:
+		r.electionElapsed = 0
+		r.lead = m.From
+		r.handleSnapshot(m)
 	}
 }
 
@@ -219,13 +253,18 @@ func (r *Raft) reset(term uint64) {
 	r.resetRandomizedElectionTimeout()
 	r.votes = map[uint64]bool{}
 	r.prs = map[uint64]*Progress{}
-	for _, id := range r.voters {
+	for _, id := range r.peers() {
 		pr := newProgress(r.log.lastIndex()+1, r.cfg.MaxInflightMsgs)
 		if id == r.id {
 			pr.Match = r.log.lastIndex()
 		}
 		r.prs[id] = pr
 	}
+}
+
+// peers returns voters and learners, in ID order.
+func (r *Raft) peers() []uint64 {
+	return slices.Sorted(slices.Values(append(slices.Clone(r.voters), r.learners...)))
 }
 
 func (r *Raft) resetRandomizedElectionTimeout() {
@@ -287,6 +326,10 @@ type Status struct {
 	Applied   uint64
 	LastIndex uint64
 	LastTerm  uint64
+	// FirstIndex is the first entry still in the log; the ones before it
+	// were compacted into a snapshot.
+	FirstIndex uint64
+	Conf       ConfState
 }
 
 // Status returns the peer's current state.
@@ -295,6 +338,7 @@ func (r *Raft) Status() Status {
 		ID: r.id, Role: r.role, Term: r.term, Vote: r.vote, Lead: r.lead,
 		Commit: r.log.committed, Applied: r.log.applied,
 		LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm(),
+		FirstIndex: r.log.offset() + 1, Conf: r.confState(),
 	}
 }
 

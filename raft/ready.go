@@ -11,7 +11,11 @@ package raft
 //  3. Apply CommittedEntries to the state machine, in order.
 //  4. Call Advance.
 type Ready struct {
-	HardState        HardState // zero when unchanged since the last Ready
+	HardState HardState // zero when unchanged since the last Ready
+	// Snapshot, when not empty, is a leader's snapshot this peer installed:
+	// persist it (it replaces the whole log before it) and restore the state
+	// machine from it before applying CommittedEntries.
+	Snapshot         Snapshot
 	Entries          []Entry
 	Messages         []Message
 	CommittedEntries []Entry
@@ -21,6 +25,7 @@ type Ready struct {
 // HasReady reports whether a call to Ready would return any work.
 func (r *Raft) HasReady() bool {
 	return r.hardState() != r.prevHardState ||
+		r.pendingSnapshot != nil ||
 		len(r.msgs) > 0 ||
 		r.log.stable < r.log.lastIndex() ||
 		r.log.applied < r.log.committed
@@ -37,8 +42,19 @@ func (r *Raft) hardState() HardState {
 func (r *Raft) Ready() Ready {
 	rd := Ready{Messages: r.msgs, CommittedEntries: r.log.toApply()}
 	r.msgs = nil
+	r.persistence(&rd)
+	if r.pendingSnapshot != nil {
+		rd.Snapshot = *r.pendingSnapshot
+		rd.MustSync = true
+		r.pendingSnapshot = nil
+	}
+	return rd
+}
+
+// persistence fills in what rd must put on disk before its messages leave.
+func (r *Raft) persistence(rd *Ready) {
 	// LAB 3 BEGIN: say what must reach the disk before any message is sent
-	// STUB: return rd
+	// STUB: return
 	if hs := r.hardState(); hs != r.prevHardState {
 		rd.HardState = hs
 		// A changed term or vote must be durable: forgetting a vote could let
@@ -49,7 +65,6 @@ func (r *Raft) Ready() Ready {
 	if len(rd.Entries) > 0 {
 		rd.MustSync = true
 	}
-	return rd
 	// LAB 3 END
 }
 
@@ -62,6 +77,7 @@ func (r *Raft) Advance(rd Ready) {
 		last := rd.Entries[n-1]
 		r.log.stableTo(last.Index, last.Term)
 	}
+	// (An installed snapshot moved stable and applied when it was installed.)
 	if n := len(rd.CommittedEntries); n > 0 {
 		r.log.appliedTo(rd.CommittedEntries[n-1].Index)
 	}

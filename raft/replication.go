@@ -48,7 +48,8 @@ func (r *Raft) sendAppend(to uint64, sendIfEmpty bool) bool {
 	prevIndex := pr.Next - 1
 	prevTerm, ok := r.log.term(prevIndex)
 	if !ok {
-		panic("raft: follower needs entries the log no longer holds") // snapshots come in lab 4
+		// The entries this peer needs were compacted into a snapshot.
+		return r.sendSnapshot(to, pr)
 	}
 	var ents []Entry
 	if pr.Next <= r.log.lastIndex() {
@@ -97,6 +98,10 @@ func (r *Raft) handleAppendResponse(m Message, pr *Progress) {
 	switch pr.State {
 	case StateProbe:
 		pr.becomeReplicate()
+	case StateSnapshot:
+		if pr.Match >= pr.PendingSnapshot {
+			pr.becomeReplicate() // the snapshot arrived
+		}
 	case StateReplicate:
 		pr.inflights.freeLE(m.Index)
 	}
@@ -169,8 +174,15 @@ func (r *Raft) handleHeartbeatResponse(m Message, pr *Progress) {
 	// outstanding probe is presumed lost; in replicate, free a slot so a full
 	// pipeline of lost messages cannot stall the peer forever.
 	pr.ProbeSent = false
-	if pr.State == StateReplicate && pr.inflights.full() {
+	switch {
+	case pr.State == StateReplicate && pr.inflights.full():
 		pr.inflights.freeFirst()
+	case pr.State == StateSnapshot:
+		// The peer is alive but has not acknowledged the snapshot for an
+		// election timeout: it or its answer was lost. Probe again.
+		if pr.snapshotWait++; pr.snapshotWait*r.cfg.HeartbeatTick >= r.cfg.ElectionTick {
+			pr.becomeProbe()
+		}
 	}
 	if pr.Match < r.log.lastIndex() {
 		r.sendAppend(m.From, true)

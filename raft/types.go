@@ -59,6 +59,7 @@ const (
 	MsgPreVoteResp                          // reply to MsgPreVote
 	MsgHeartbeat                            // leader's keep-alive, carries commit
 	MsgHeartbeatResp                        // reply to MsgHeartbeat
+	MsgSnap                                 // InstallSnapshot from the leader (§7)
 )
 
 var messageTypeNames = map[MessageType]string{
@@ -66,6 +67,7 @@ var messageTypeNames = map[MessageType]string{
 	MsgVote: "MsgVote", MsgVoteResp: "MsgVoteResp",
 	MsgPreVote: "MsgPreVote", MsgPreVoteResp: "MsgPreVoteResp",
 	MsgHeartbeat: "MsgHeartbeat", MsgHeartbeatResp: "MsgHeartbeatResp",
+	MsgSnap: "MsgSnap",
 }
 
 func (t MessageType) String() string {
@@ -92,6 +94,7 @@ func (t MessageType) IsResponse() bool {
 //	                      on Reject, Index = the rejected MsgApp.Index and
 //	                      RejectHint/LogTerm = where the follower's log diverges
 //	MsgVote, MsgPreVote:  Index/LogTerm = the candidate's last entry
+//	MsgSnap:              Snapshot = the leader's latest snapshot
 type Message struct {
 	Type       MessageType
 	From       uint64
@@ -103,6 +106,10 @@ type Message struct {
 	Commit     uint64
 	Reject     bool
 	RejectHint uint64
+	// Snapshot travels with MsgSnap. The core fills in its metadata only;
+	// the layer that sends the message attaches the data (the state
+	// machine's snapshot lives with the application, not in the core).
+	Snapshot *Snapshot
 }
 
 func (m Message) String() string {
@@ -122,9 +129,39 @@ func (m Message) String() string {
 		s += fmt.Sprintf(" reject=%v", m.Reject)
 	case MsgHeartbeat:
 		s += fmt.Sprintf(" commit=%d", m.Commit)
+	case MsgSnap:
+		if m.Snapshot != nil {
+			s += fmt.Sprintf(" snap=%d/%d bytes=%d", m.Snapshot.Meta.Index, m.Snapshot.Meta.Term, len(m.Snapshot.Data))
+		}
 	}
 	return s
 }
+
+// ConfState is a cluster configuration: who votes, and who only listens.
+// Both lists are sorted.
+type ConfState struct {
+	Voters   []uint64
+	Learners []uint64
+}
+
+// SnapshotMeta says what a snapshot stands for: every entry up to and
+// including Index (whose term was Term) has been applied, and Conf was the
+// configuration in force at Index.
+type SnapshotMeta struct {
+	Index uint64
+	Term  uint64
+	Conf  ConfState
+}
+
+// Snapshot is the state machine's state at Meta.Index, in whatever encoding
+// the state machine chose.
+type Snapshot struct {
+	Meta SnapshotMeta
+	Data []byte
+}
+
+// IsEmpty reports whether s stands for no snapshot at all.
+func (s Snapshot) IsEmpty() bool { return s.Meta.Index == 0 }
 
 // Role is what a peer currently is.
 type Role uint8

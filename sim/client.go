@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/binary"
 	"errors"
 	"math"
 	"time"
@@ -236,15 +235,20 @@ func (s *Sim) dropVoidUnknowns() bool {
 	if t, _ := leader.raft.Term(lst.Commit); t != lst.Term {
 		return false
 	}
+	// Committed values (including those compacted into snapshots), and
+	// every value still in some node's log, committed or not.
 	present := map[uint64]bool{}
+	for _, v := range s.check.values {
+		present[v] = true
+	}
 	for _, id := range s.ids {
 		n := s.nodes[id]
-		if n.raft.Status().Term != lst.Term {
+		st := n.raft.Status()
+		if st.Term != lst.Term {
 			return false
 		}
-		for _, e := range n.raft.Entries(1, n.raft.Status().LastIndex+1) {
-			if len(e.Data) > 0 && e.Data[0] == opAppend {
-				v, _ := binary.Uvarint(e.Data[1:])
+		for _, e := range n.raft.Entries(st.FirstIndex, st.LastIndex+1) {
+			if v, ok := appendedValue(e); ok {
 				present[v] = true
 			}
 		}
@@ -262,8 +266,8 @@ func (s *Sim) dropVoidUnknowns() bool {
 }
 
 // LostAcknowledged returns the values of appends that a client saw succeed
-// but that are missing from the committed log of the most up-to-date live
-// node. Raft promises this is always empty.
+// but that are missing from the committed history (snapshot and log) of the
+// most up-to-date live node. Raft promises this is always empty.
 func (s *Sim) LostAcknowledged() []uint64 {
 	var best *node
 	for _, id := range s.ids {
@@ -274,13 +278,7 @@ func (s *Sim) LostAcknowledged() []uint64 {
 	if best == nil || s.clients == nil {
 		return nil
 	}
-	committed := map[uint64]bool{}
-	for _, e := range best.raft.Entries(1, best.raft.Status().Commit+1) {
-		if len(e.Data) > 0 && e.Data[0] == opAppend {
-			v, _ := binary.Uvarint(e.Data[1:])
-			committed[v] = true
-		}
-	}
+	committed := s.committedValues(best)
 	var lost []uint64
 	for _, op := range s.clients.history {
 		in, out := op.Input.(registerInput), op.Output.(registerOutput)

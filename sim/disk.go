@@ -21,7 +21,7 @@ type disk struct {
 	data   []byte
 	synced int // len(data) known durable
 
-	writes, syncs, torn int // statistics
+	writes, syncs, torn, rewrites int // statistics
 }
 
 func (d *disk) write(payload []byte) {
@@ -74,9 +74,16 @@ func (d *disk) recover() [][]byte {
 	return out
 }
 
+// Record kinds. A ready record holds what one Ready said to persist; a
+// snapshot record holds a snapshot and replaces everything before it.
+const (
+	recReady    byte = 0 // followed by a hard-state flag, then entries
+	recSnapshot byte = 2
+)
+
 // encodeRecord is the payload persisted for one Ready.
 func encodeRecord(hs raft.HardState, ents []raft.Entry) []byte {
-	var b []byte
+	b := []byte{recReady}
 	if hs.IsEmpty() {
 		b = append(b, 0)
 	} else {
@@ -90,46 +97,80 @@ func encodeRecord(hs raft.HardState, ents []raft.Entry) []byte {
 	return b
 }
 
-// loadState rebuilds what raft.New needs from the records on disk: the last
-// hard state, and the log with every later record's entries replacing the
-// suffix they start at.
-func loadState(recs [][]byte) (raft.PersistentState, error) {
+func encodeSnapshotRecord(snap raft.Snapshot) []byte {
+	b := raft.AppendSnapshotMeta([]byte{recSnapshot}, snap.Meta)
+	b = binary.AppendUvarint(b, uint64(len(snap.Data)))
+	return append(b, snap.Data...)
+}
+
+// rewrite replaces the disk's whole content with a snapshot and what
+// follows it, durably — as a real node writes a new file, fsyncs it and
+// renames it over the old one.
+func (d *disk) rewrite(snap raft.Snapshot, hs raft.HardState, ents []raft.Entry) {
+	d.data = nil
+	d.write(encodeSnapshotRecord(snap))
+	d.write(encodeRecord(hs, ents))
+	d.sync()
+	d.rewrites++
+}
+
+// loadState rebuilds what raft.New needs from the records on disk — the
+// last hard state, the latest snapshot, and the log after it, each record's
+// entries replacing the suffix they start at — plus the snapshot's data for
+// the state machine.
+func loadState(recs [][]byte) (raft.PersistentState, raft.Snapshot, error) {
 	var st raft.PersistentState
+	var snap raft.Snapshot
 	for _, b := range recs {
-		if len(b) == 0 {
-			return st, errors.New("sim: empty record")
+		if len(b) < 2 {
+			return st, snap, errors.New("sim: short record")
 		}
-		flag := b[0]
-		b = b[1:]
+		if b[0] == recSnapshot {
+			meta, rest, err := raft.DecodeSnapshotMeta(b[1:])
+			if err != nil {
+				return st, snap, err
+			}
+			n, k := binary.Uvarint(rest)
+			if k <= 0 || uint64(len(rest)-k) != n {
+				return st, snap, errors.New("sim: bad snapshot record")
+			}
+			snap = raft.Snapshot{Meta: meta, Data: rest[k:]}
+			st.Snapshot, st.Entries = meta, nil
+			continue
+		}
+		flag := b[1]
+		b = b[2:]
 		if flag == 1 {
 			hs, rest, err := raft.DecodeHardState(b)
 			if err != nil {
-				return st, err
+				return st, snap, err
 			}
 			st.HardState, b = hs, rest
 		}
 		n, k := binary.Uvarint(b)
 		if k <= 0 {
-			return st, errors.New("sim: bad entry count")
+			return st, snap, errors.New("sim: bad entry count")
 		}
 		b = b[k:]
 		for i := uint64(0); i < n; i++ {
 			e, rest, err := raft.DecodeEntry(b)
 			if err != nil {
-				return st, err
+				return st, snap, err
 			}
 			b = rest
 			if i == 0 {
-				if e.Index == 0 || e.Index > uint64(len(st.Entries))+1 {
-					return st, errors.New("sim: record leaves a gap in the log")
+				first := st.Snapshot.Index + 1
+				if e.Index < first || e.Index > first+uint64(len(st.Entries)) {
+					return st, snap, errors.New("sim: record leaves a gap in the log")
 				}
-				st.Entries = st.Entries[:e.Index-1]
+				st.Entries = st.Entries[:e.Index-first]
 			}
 			st.Entries = append(st.Entries, e)
 		}
 	}
 	// A hard state's commit index may run ahead of a log whose tail was lost
 	// with an unsynced write; commit is only a hint and is recomputed.
-	st.HardState.Commit = min(st.HardState.Commit, uint64(len(st.Entries)))
-	return st, nil
+	st.HardState.Commit = min(st.HardState.Commit, st.Snapshot.Index+uint64(len(st.Entries)))
+	st.HardState.Commit = max(st.HardState.Commit, st.Snapshot.Index)
+	return st, snap, nil
 }

@@ -23,7 +23,7 @@ func TestDiskCrashKeepsOnlySynced(t *testing.T) {
 	d.sync()
 	d.write(encodeRecord(raft.HardState{}, entries(4, 5, 1)))
 	d.crash(rand.New(rand.NewPCG(1, 1)), false)
-	st, err := loadState(d.recover())
+	st, _, err := loadState(d.recover())
 	require.NoError(t, err)
 	require.Equal(t, raft.HardState{Term: 1, Vote: 2}, st.HardState)
 	require.Len(t, st.Entries, 3)
@@ -40,7 +40,7 @@ func TestDiskTornTailEveryOffset(t *testing.T) {
 	full := len(base.data)
 	for cut := base.synced; cut <= full; cut++ {
 		d := disk{data: append([]byte(nil), base.data[:cut]...), synced: base.synced}
-		st, err := loadState(d.recover())
+		st, _, err := loadState(d.recover())
 		require.NoError(t, err, "cut at %d", cut)
 		if cut == full {
 			require.Len(t, st.Entries, 4)
@@ -49,7 +49,7 @@ func TestDiskTornTailEveryOffset(t *testing.T) {
 		}
 		d.write(encodeRecord(raft.HardState{Term: 3}, entries(uint64(len(st.Entries))+1, uint64(len(st.Entries))+1, 3)))
 		d.sync()
-		st2, err := loadState(d.recover())
+		st2, _, err := loadState(d.recover())
 		require.NoError(t, err)
 		require.Len(t, st2.Entries, len(st.Entries)+1, "a record written after recovery must be readable (cut at %d)", cut)
 		require.Equal(t, uint64(3), st2.HardState.Term)
@@ -61,7 +61,7 @@ func TestLoadStateTruncatesConflictingSuffix(t *testing.T) {
 	var d disk
 	d.write(encodeRecord(raft.HardState{Term: 1}, entries(1, 5, 1)))
 	d.write(encodeRecord(raft.HardState{Term: 2}, entries(3, 3, 2)))
-	st, err := loadState(d.recover())
+	st, _, err := loadState(d.recover())
 	require.NoError(t, err)
 	require.Len(t, st.Entries, 3)
 	require.Equal(t, uint64(2), st.Entries[2].Term)

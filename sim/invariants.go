@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 
@@ -19,6 +20,9 @@ type checker struct {
 	entries   map[[2]uint64]logRec // {index, term} → what that entry is
 	committed []logRec             // committed[i-1] = the entry committed at i
 	checked   map[uint64]uint64    // node → commit index already checked
+	states    []registerState      // states[i-1] = the register after applying index i
+	values    []uint64             // values[i-1] = the value appended at index i, or 0
+	maxDisk   int                  // largest persisted state seen, in bytes
 }
 
 type logRec struct {
@@ -59,11 +63,11 @@ func (s *Sim) checkPersist(n *node, ents []raft.Entry) error {
 func (s *Sim) checkCommit(n *node) error {
 	st := n.raft.Status()
 	c := s.check
-	for i := c.checked[n.id] + 1; i <= st.Commit; i++ {
-		t, ok := n.raft.Term(i)
-		if !ok {
-			continue // compacted away (snapshots): checked when it was committed
-		}
+	// Entries before FirstIndex were compacted into a snapshot: they were
+	// checked when they were committed, and the snapshot is checked against
+	// the states they led to (checkSnapshot).
+	for i := max(c.checked[n.id]+1, st.FirstIndex); i <= st.Commit; i++ {
+		t, _ := n.raft.Term(i)
 		prev, _ := n.raft.Term(i - 1)
 		rec := logRec{term: t, prevTerm: prev, hash: entryHash(n.raft.Entries(i, i+1)[0])}
 		if i <= uint64(len(c.committed)) {
@@ -71,6 +75,9 @@ func (s *Sim) checkCommit(n *node) error {
 				return fmt.Errorf("committed entry changed: node %d has index %d term %d, but term %d was committed there", n.id, i, t, c.committed[i-1].term)
 			}
 			continue
+		}
+		if i != uint64(len(c.committed))+1 {
+			return fmt.Errorf("checker: node %d committed index %d, but the cluster's committed history ends at %d", n.id, i, len(c.committed))
 		}
 		c.committed = append(c.committed, rec)
 		s.stats.Commits++
@@ -89,7 +96,41 @@ func (s *Sim) checkApply(n *node, e raft.Entry) error {
 	if rec := c.committed[e.Index-1]; rec.term != e.Term || rec.hash != entryHash(e) {
 		return fmt.Errorf("state machine safety: node %d applied a different entry at index %d (term %d, committed term %d)", n.id, e.Index, e.Term, rec.term)
 	}
+	for uint64(len(c.values)) < e.Index {
+		c.values = append(c.values, 0)
+	}
+	if v, ok := appendedValue(e); ok {
+		c.values[e.Index-1] = v
+	}
 	return nil
+}
+
+// appendedValue returns the value an entry appends to the register, if any.
+func appendedValue(e raft.Entry) (uint64, bool) {
+	if e.Type != raft.EntryNormal || len(e.Data) == 0 || e.Data[0] != opAppend {
+		return 0, false
+	}
+	v, _ := binary.Uvarint(e.Data[1:])
+	return v, true
+}
+
+// committedValues returns the values a node's history holds up to its commit
+// index: those its snapshot covers (recorded when they were applied) and
+// those in its log.
+func (s *Sim) committedValues(n *node) map[uint64]bool {
+	st := n.raft.Status()
+	vals := map[uint64]bool{}
+	for i := uint64(1); i < st.FirstIndex && i <= uint64(len(s.check.values)); i++ {
+		vals[s.check.values[i-1]] = true
+	}
+	if st.Commit >= st.FirstIndex {
+		for _, e := range n.raft.Entries(st.FirstIndex, st.Commit+1) {
+			if v, ok := appendedValue(e); ok {
+				vals[v] = true
+			}
+		}
+	}
+	return vals
 }
 
 // checkLeader checks Election Safety and Leader Completeness for a node that
@@ -108,3 +149,44 @@ func (s *Sim) checkLeader(n *node, term uint64) error {
 	}
 	return nil
 }
+
+// recordState remembers the register's state after index was applied, and
+// checks it against what every other node reached there.
+func (s *Sim) recordState(index uint64, st registerState) {
+	c := s.check
+	switch {
+	case index <= uint64(len(c.states)):
+		if c.states[index-1] != st {
+			s.fail(fmt.Errorf("state machine safety: at index %d a node reached state %+v, another %+v", index, st, c.states[index-1]))
+		}
+	case index == uint64(len(c.states))+1:
+		c.states = append(c.states, st)
+	}
+}
+
+// checkSnapshot checks that a snapshot a node restores equals the state every
+// node reached by applying the log up to its index.
+func (s *Sim) checkSnapshot(n *node, index uint64, st registerState) error {
+	c := s.check
+	if index <= uint64(len(c.states)) && c.states[index-1] != st {
+		return fmt.Errorf("snapshot: node %d restored a snapshot at %d with state %+v, but applying the log gives %+v", n.id, index, st, c.states[index-1])
+	}
+	return nil
+}
+
+// diskBound is the most persisted Raft state a node may hold when snapshots
+// are on: the threshold, plus the entries that arrive while a follower cannot
+// compact (it has not applied them yet), plus the snapshot itself.
+func (s *Sim) diskBound() int { return 4*s.opts.SnapshotBytes + 64<<10 }
+
+// checkDiskSize checks that persisted Raft state stays bounded.
+func (s *Sim) checkDiskSize(n *node) {
+	size := len(n.disk.data)
+	s.check.maxDisk = max(s.check.maxDisk, size)
+	if s.opts.SnapshotBytes > 0 && size > s.diskBound() {
+		s.fail(fmt.Errorf("log size: node %d holds %d bytes of Raft state, over the bound of %d with snapshots every %d bytes", n.id, size, s.diskBound(), s.opts.SnapshotBytes))
+	}
+}
+
+// MaxDiskBytes returns the largest persisted Raft state any node held.
+func (s *Sim) MaxDiskBytes() int { return s.check.maxDisk }

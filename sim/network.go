@@ -56,6 +56,9 @@ func (s *Sim) send(m raft.Message) {
 	s.trace.message(s.now, m)
 	if s.rng.Float64() < n.opts.Loss {
 		n.dropped++
+		if m.Type == raft.MsgSnap {
+			s.reportSnapshotFailure(m)
+		}
 		return
 	}
 	copies := 1
@@ -83,10 +86,23 @@ func (s *Sim) deliver(m raft.Message) {
 	if !s.net.linkUp(m.From, m.To) || !nd.up {
 		s.net.dropped++
 		s.trace.deliver(s.now, m, true)
+		if m.Type == raft.MsgSnap {
+			s.reportSnapshotFailure(m)
+		}
 		return
 	}
 	s.trace.deliver(s.now, m, false)
 	s.net.delivered++
 	nd.inbox = append(nd.inbox, m)
 	nd.process()
+}
+
+// reportSnapshotFailure tells the sender that a snapshot did not get
+// through, as a real transport sees its snapshot stream break.
+func (s *Sim) reportSnapshotFailure(m raft.Message) {
+	sender := s.nodes[m.From]
+	s.scheduleNode(s.net.opts.MaxDelay, evDeliver, sender, func() {
+		sender.raft.ReportSnapshot(m.To, true)
+		sender.process()
+	})
 }

@@ -27,6 +27,10 @@ type node struct {
 	syncing bool
 	ready   raft.Ready
 
+	// snap is the latest snapshot this node holds (taken or installed); it
+	// is what the node sends when its core asks for a MsgSnap.
+	snap raft.Snapshot
+
 	tickEvery time.Duration // TickInterval scaled by this node's clock skew
 	lastRole  raft.Role
 	lastTerm  uint64
@@ -42,7 +46,7 @@ func (s *Sim) newNode(id uint64) *node {
 
 // start boots the node from whatever its disk holds.
 func (n *node) start() error {
-	st, err := loadState(n.disk.recover())
+	st, snap, err := loadState(n.disk.recover())
 	if err != nil {
 		return fmt.Errorf("node %d: recovery: %w", n.id, err)
 	}
@@ -58,6 +62,13 @@ func (n *node) start() error {
 	n.inbox, n.ticks = nil, 0
 	n.sm = newRegister()
 	n.applied = 0
+	n.snap = snap
+	if !snap.IsEmpty() {
+		// Restart from the snapshot, then apply what the log holds after it.
+		if err := n.restoreSnapshot(snap); err != nil {
+			return err
+		}
+	}
 	st2 := r.Status()
 	n.lastRole, n.lastTerm = st2.Role, st2.Term
 	n.s.trace.state(n.s.now, n.id, st2, "start")
@@ -120,12 +131,23 @@ func (n *node) process() {
 // handleReady persists a Ready. With an fsync to wait for, the rest of the
 // work (send, apply, Advance) happens when the simulated fsync completes.
 func (n *node) handleReady(rd raft.Ready) {
-	if s := n.s; len(rd.Entries) > 0 || !rd.HardState.IsEmpty() {
+	if !rd.Snapshot.IsEmpty() {
+		// A leader's snapshot replaces the whole log: rewrite the disk.
+		st, _, _ := loadState(n.disk.recover())
+		hs := rd.HardState
+		if hs.IsEmpty() {
+			hs = st.HardState
+		}
+		n.disk.rewrite(rd.Snapshot, hs, rd.Entries)
+		n.snap = rd.Snapshot
+		n.s.checkDiskSize(n)
+	} else if s := n.s; len(rd.Entries) > 0 || !rd.HardState.IsEmpty() {
 		if err := s.checkPersist(n, rd.Entries); err != nil {
 			s.fail(err)
 			return
 		}
 		n.disk.write(encodeRecord(rd.HardState, rd.Entries))
+		s.checkDiskSize(n)
 	}
 	if !rd.MustSync {
 		n.finishReady(rd)
@@ -152,12 +174,29 @@ func (n *node) handleReady(rd raft.Ready) {
 
 func (n *node) sendAll(msgs []raft.Message) {
 	for _, m := range msgs {
+		if m.Type == raft.MsgSnap {
+			// The core names the snapshot; the node attaches its bytes, as a
+			// real node streams its snapshot file.
+			if m.Snapshot.Meta.Index != n.snap.Meta.Index {
+				n.s.fail(fmt.Errorf("node %d: core sent snapshot %d, but the node holds snapshot %d", n.id, m.Snapshot.Meta.Index, n.snap.Meta.Index))
+				return
+			}
+			snap := n.snap
+			m.Snapshot = &snap
+		}
 		n.s.send(m)
 	}
 }
 
 func (n *node) finishReady(rd raft.Ready) {
 	n.sendAll(rd.Messages)
+	if !rd.Snapshot.IsEmpty() {
+		if err := n.restoreSnapshot(rd.Snapshot); err != nil {
+			n.s.fail(err)
+			return
+		}
+		n.s.stats.Installs++
+	}
 	for _, e := range rd.CommittedEntries {
 		if err := n.apply(e); err != nil {
 			n.s.fail(err)
@@ -165,6 +204,59 @@ func (n *node) finishReady(rd raft.Ready) {
 		}
 	}
 	n.raft.Advance(rd)
+	n.maybeCompact()
+}
+
+// restoreSnapshot replaces the state machine with a snapshot's state.
+func (n *node) restoreSnapshot(snap raft.Snapshot) error {
+	if err := n.sm.restore(snap.Data); err != nil {
+		return fmt.Errorf("node %d: %w", n.id, err)
+	}
+	if err := n.s.checkSnapshot(n, snap.Meta.Index, n.sm.state); err != nil {
+		return err
+	}
+	n.applied = snap.Meta.Index
+	// Client operations waiting on entries the snapshot covers will never
+	// see them applied here; their clients time out.
+	for idx := range n.waiters {
+		if idx <= snap.Meta.Index {
+			delete(n.waiters, idx)
+		}
+	}
+	return nil
+}
+
+// maybeCompact takes a snapshot once the disk holds more than
+// Options.SnapshotBytes, and drops the log entries it covers.
+func (n *node) maybeCompact() {
+	limit := n.s.opts.SnapshotBytes
+	st := n.raft.Status()
+	if limit <= 0 || len(n.disk.data) < limit || st.Applied < st.FirstIndex {
+		return
+	}
+	meta, err := n.raft.SnapshotMeta(st.Applied)
+	if err != nil {
+		n.s.fail(fmt.Errorf("node %d: %w", n.id, err))
+		return
+	}
+	snap := raft.Snapshot{Meta: meta, Data: n.sm.snapshot()}
+	disk, _, err := loadState(n.disk.recover())
+	if err != nil {
+		n.s.fail(fmt.Errorf("node %d: %w", n.id, err))
+		return
+	}
+	var rest []raft.Entry
+	for _, e := range disk.Entries {
+		if e.Index > meta.Index {
+			rest = append(rest, e)
+		}
+	}
+	n.disk.rewrite(snap, disk.HardState, rest)
+	n.snap = snap
+	if err := n.raft.Compact(meta.Index); err != nil {
+		n.s.fail(fmt.Errorf("node %d: %w", n.id, err))
+	}
+	n.s.stats.Snapshots++
 }
 
 // apply hands one committed entry to the state machine and answers the client
@@ -181,6 +273,7 @@ func (n *node) apply(e raft.Entry) error {
 	if e.Type == raft.EntryNormal {
 		res = n.sm.apply(e.Data)
 	}
+	n.s.recordState(e.Index, n.sm.state)
 	for _, w := range n.waiters[e.Index] {
 		n.s.resolve(w, e, res)
 	}

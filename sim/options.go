@@ -24,6 +24,9 @@ type Options struct {
 	FsyncLatency time.Duration
 	// TearWrites lets a crash keep part of the unsynced tail of a disk.
 	TearWrites bool
+	// SnapshotBytes makes a node snapshot its state machine and compact its
+	// log once its persisted Raft state exceeds this many bytes (0: never).
+	SnapshotBytes int
 	// SendBeforeSync breaks the persistence contract on purpose: nodes send a
 	// Ready's messages before its fsync completes. Only for showing, in lab 3,
 	// what the contract protects against.
@@ -60,6 +63,7 @@ func DefaultOptions(seed uint64) Options {
 		TickInterval:  10 * time.Millisecond,
 		FsyncLatency:  time.Millisecond,
 		TearWrites:    true,
+		SnapshotBytes: 16 << 10,
 		Clients:       3,
 		ClientTimeout: time.Second,
 		ClientDelay:   200 * time.Microsecond,

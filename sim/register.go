@@ -37,6 +37,26 @@ const (
 func encodeAppend(v uint64) []byte { return binary.AppendUvarint([]byte{opAppend}, v) }
 func encodeRead() []byte           { return []byte{opRead} }
 
+// snapshot encodes the register's state; restore reads it back.
+func (r *register) snapshot() []byte {
+	b := binary.AppendUvarint(nil, uint64(r.state.Len))
+	b = binary.AppendUvarint(b, r.state.Last)
+	return binary.AppendUvarint(b, r.state.Hash)
+}
+
+func (r *register) restore(b []byte) error {
+	var vals [3]uint64
+	for i := range vals {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return fmt.Errorf("register snapshot: truncated")
+		}
+		vals[i], b = v, b[n:]
+	}
+	r.state = registerState{Len: int(vals[0]), Last: vals[1], Hash: vals[2]}
+	return nil
+}
+
 type registerResult struct {
 	state registerState
 }

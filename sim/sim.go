@@ -45,6 +45,8 @@ type Stats struct {
 	Elections int // times a node became leader
 	Commits   int // log indices committed
 	Crashes   int
+	Snapshots int // snapshots taken by nodes compacting their logs
+	Installs  int // leader snapshots installed by lagging followers
 }
 
 // New builds a cluster of opts.Nodes nodes, all started.

@@ -132,9 +132,9 @@ func runOne(o sim.Options, f simFlags, stdout, stderr io.Writer) int {
 	wall := time.Since(start)
 	fmt.Fprintf(stdout, "seed %d: %d nodes, %d clients, faults %s, %v of faults then a quiet period\n", o.Seed, o.Nodes, o.Clients, o.Faults, o.Duration)
 	fmt.Fprintf(stdout, "trace-digest: %s\n", res.Digest)
-	fmt.Fprintf(stdout, "events: %d  simulated: %.1fs  wall: %v  elections: %d  commits: %d  messages: %d  crashes: %d  client ops: %d (%s)\n",
+	fmt.Fprintf(stdout, "events: %d  simulated: %.1fs  wall: %v  elections: %d  commits: %d  messages: %d  crashes: %d  snapshots: %d taken, %d installed  client ops: %d (%s)\n",
 		res.Stats.Events, res.SimTime.Seconds(), wall.Round(time.Millisecond), res.Stats.Elections,
-		res.Stats.Commits, res.Messages, res.Stats.Crashes, res.ClientOps, linearizability(res))
+		res.Stats.Commits, res.Messages, res.Stats.Crashes, res.Stats.Snapshots, res.Stats.Installs, res.ClientOps, linearizability(res))
 	if f.trace != "" {
 		if err := writeTrace(f.trace, res.Trace); err != nil {
 			fmt.Fprintf(stderr, "minikv sim: %v\n", err)
