@@ -12,7 +12,10 @@ import (
 type Config struct {
 	// ID identifies this peer; it must be non-zero and unique in the cluster.
 	ID uint64
-	// Peers lists the IDs of every voter of the cluster, this one included.
+	// Peers lists the voters the cluster was first started with. A peer
+	// added later passes the same list (without itself): it learns the
+	// current configuration, and its own membership, from the log or a
+	// snapshot.
 	Peers []uint64
 
 	// ElectionTick is the minimum number of ticks a follower waits without
@@ -37,6 +40,11 @@ type Config struct {
 	// promptly (§8); some test harnesses count indices and expect none.
 	DisableLeaderNoop bool
 
+	// LeaseReads lets a leader answer ReadIndex without a round of
+	// heartbeats, trusting its CheckQuorum lease. Safe only if no peer's
+	// clock runs much slower than another's (see read.go); needs CheckQuorum.
+	LeaseReads bool
+
 	// MaxInflightMsgs bounds how many appends the leader pipelines to one
 	// follower before it waits for acknowledgements.
 	MaxInflightMsgs int
@@ -53,8 +61,11 @@ func (c *Config) validate() error {
 	if c.ID == None {
 		return errors.New("raft: config: ID must be non-zero")
 	}
-	if !slices.Contains(c.Peers, c.ID) {
-		return fmt.Errorf("raft: config: Peers %v must include this peer's ID %d", c.Peers, c.ID)
+	if len(c.Peers) == 0 || slices.Contains(c.Peers, None) {
+		return fmt.Errorf("raft: config: Peers %v must list the cluster's first voters", c.Peers)
+	}
+	if c.LeaseReads && !c.CheckQuorum {
+		return errors.New("raft: config: LeaseReads needs CheckQuorum")
 	}
 	if c.HeartbeatTick <= 0 {
 		return errors.New("raft: config: HeartbeatTick must be positive")

@@ -37,11 +37,26 @@ func (r *Raft) campaign(preVote bool) {
 	if r.poll(r.id, true) {
 		return
 	}
+	r.requestVotes(voteMsg, term, nil)
+}
+
+// campaignNow starts a real election at once, skipping the pre-vote: the
+// leader asked us to take over (transfer.go).
+func (r *Raft) campaignNow() {
+	r.becomeCandidate()
+	if r.poll(r.id, true) {
+		return
+	}
+	r.requestVotes(MsgVote, r.term, []byte(campaignTransfer))
+}
+
+// requestVotes asks every other voter for its (pre-)vote.
+func (r *Raft) requestVotes(voteMsg MessageType, term uint64, ctx []byte) {
 	for _, id := range r.voters {
 		if id == r.id {
 			continue
 		}
-		r.send(Message{To: id, Type: voteMsg, Term: term, Index: r.log.lastIndex(), LogTerm: r.log.lastTerm()})
+		r.send(Message{To: id, Type: voteMsg, Term: term, Index: r.log.lastIndex(), LogTerm: r.log.lastTerm(), Context: ctx})
 	}
 }
 
@@ -132,6 +147,7 @@ func (r *Raft) poll(from uint64, granted bool) bool {
 func (r *Raft) tickLeader() {
 	r.heartbeatElapsed++
 	r.electionElapsed++
+	r.tickTransfer()
 	if r.electionElapsed >= r.cfg.ElectionTick {
 		r.electionElapsed = 0
 		if r.cfg.CheckQuorum && !r.quorumActive() {

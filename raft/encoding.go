@@ -47,6 +47,8 @@ func AppendMessage(b []byte, m Message) []byte {
 	for _, e := range m.Entries {
 		b = AppendEntry(b, e)
 	}
+	b = binary.AppendUvarint(b, uint64(len(m.Context)))
+	b = append(b, m.Context...)
 	if m.Snapshot == nil {
 		return append(b, 0)
 	}
@@ -196,6 +198,7 @@ func DecodeMessage(b []byte) (Message, error) {
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		m.Entries = append(m.Entries, d.entry())
 	}
+	m.Context = d.bytes()
 	switch d.byte() {
 	case 0:
 	case 1:

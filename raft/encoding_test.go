@@ -26,6 +26,7 @@ var testMessages = []Message{
 		Meta: SnapshotMeta{Index: 40, Term: 4, Conf: ConfState{Voters: []uint64{1, 2, 3}, Learners: []uint64{4}}},
 		Data: []byte("state")}},
 	{Type: MsgSnap, From: 1, To: 2, Term: 5, Snapshot: &Snapshot{Meta: SnapshotMeta{Index: 1, Term: 1}}},
+	{Type: MsgHeartbeat, From: 1, To: 2, Term: 5, Context: []byte("read-7")},
 }
 
 // encoding.go: every entry decodes back to itself, and leaves what follows it alone.
@@ -87,11 +88,11 @@ func TestEncoding_MessageRoundTrip(t *testing.T) {
 // messages have equal encodings (the fuzz target below checks this on any input).
 func TestEncoding_DecodeMessageRejectsNonCanonicalInput(t *testing.T) {
 	valid := AppendMessage(nil, Message{Type: MsgHeartbeat, From: 1, To: 2, Term: 3})
-	// valid = type, from, to, term, logTerm, index, commit, hint, reject, #entries, has-snapshot
-	require.Equal(t, []byte{byte(MsgHeartbeat), 1, 2, 3, 0, 0, 0, 0, 0, 0, 0}, valid)
+	// valid = type, from, to, term, logTerm, index, commit, hint, reject, #entries, len(context), has-snapshot
+	require.Equal(t, []byte{byte(MsgHeartbeat), 1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0}, valid)
 
 	snapFlagTwo := bytes.Clone(valid)
-	snapFlagTwo[10] = 2
+	snapFlagTwo[11] = 2
 	_, err := DecodeMessage(snapFlagTwo)
 	require.Error(t, err, "snapshot flag 2")
 
@@ -100,7 +101,7 @@ func TestEncoding_DecodeMessageRejectsNonCanonicalInput(t *testing.T) {
 	_, err = DecodeMessage(rejectTwo)
 	require.Error(t, err, "Reject byte 2")
 
-	overlong := []byte{byte(MsgHeartbeat), 0x81, 0x00, 2, 3, 0, 0, 0, 0, 0, 0, 0} // From = 1 in two bytes
+	overlong := []byte{byte(MsgHeartbeat), 0x81, 0x00, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0} // From = 1 in two bytes
 	_, err = DecodeMessage(overlong)
 	require.Error(t, err, "over-long uvarint")
 }
@@ -111,8 +112,8 @@ func FuzzDecodeMessage(f *testing.F) {
 		f.Add(AppendMessage(nil, m))
 	}
 	f.Add([]byte{})
-	// Seven uvarints, reject, two entries: (term 1, index 1, normal, no data), (1, 2, normal, "x"), no snapshot.
-	f.Add([]byte{byte(MsgApp), 1, 2, 3, 4, 5, 6, 7, 1, 2, 1, 1, 0, 0, 1, 2, 0, 1, 'x', 0})
+	// Seven uvarints, reject, two entries: (term 1, index 1, normal, no data), (1, 2, normal, "x"), context "c", no snapshot.
+	f.Add([]byte{byte(MsgApp), 1, 2, 3, 4, 5, 6, 7, 1, 2, 1, 1, 0, 0, 1, 2, 0, 1, 'x', 1, 'c', 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodeMessage(b)
 		if err != nil {

@@ -28,6 +28,20 @@ type Raft struct {
 	// pendingSnapshot is a leader's snapshot this follower installed, for
 	// the next Ready to hand to the state machine.
 	pendingSnapshot *Snapshot
+	// confs are the configuration entries in the log, oldest first; the
+	// newest is in force (membership.go).
+	confs []confEntry
+
+	// Reads being confirmed (read.go): held until the leader's first commit
+	// in its term, confirmed by a quorum of heartbeats, and answered.
+	readsWaiting []Message
+	readsPending []*readRequest
+	readStates   []ReadState
+
+	// Leadership transfer in progress (transfer.go).
+	leadTransferee  uint64
+	transferElapsed int
+	timeoutNowSent  bool
 
 	// Logical clocks, counted in ticks since the last reset.
 	electionElapsed  int
@@ -57,6 +71,7 @@ func New(cfg Config, state PersistentState) (*Raft, error) {
 	if err := r.restore(state); err != nil {
 		return nil, err
 	}
+	r.trackConf(state.Entries)
 	r.becomeFollower(r.term, None)
 	return r, nil
 }
@@ -175,9 +190,10 @@ func (r *Raft) stepHigherTerm(m Message) bool {
 		// leader for an election timeout (thesis §9.6): a peer returning
 		// from a partition cannot depose a healthy leader.
 		return false
-	case m.Type == MsgVote && r.inLease():
+	case m.Type == MsgVote && r.inLease() && string(m.Context) != campaignTransfer:
 		// With CheckQuorum, real votes get the same treatment (thesis
-		// §4.2.3): a peer asking for votes now is disruptive, not helpful.
+		// §4.2.3): a peer asking for votes now is disruptive, not helpful —
+		// unless the leader itself asked it to campaign (transfer.go).
 		return false
 	}
 	switch {
@@ -223,6 +239,12 @@ func (r *Raft) stepFollower(m Message) {
 		r.electionElapsed = 0
 		r.lead = m.From
 		r.handleSnapshot(m)
+	case MsgReadIndexResp:
+		r.readStates = append(r.readStates, ReadState{Index: m.Index, RequestCtx: m.Context})
+	case MsgTimeoutNow:
+		if r.isVoter(r.id) {
+			r.campaignNow()
+		}
 	}
 }
 
@@ -238,6 +260,11 @@ func (r *Raft) stepLeader(m Message) {
 	case MsgHeartbeatResp:
 		pr.RecentActive = true
 		r.handleHeartbeatResponse(m, pr)
+		if len(m.Context) > 0 {
+			r.ackRead(m.From, m.Context)
+		}
+	case MsgReadIndex:
+		r.handleReadIndex(m)
 	}
 }
 
@@ -251,6 +278,8 @@ func (r *Raft) reset(term uint64) {
 	r.electionElapsed = 0
 	r.heartbeatElapsed = 0
 	r.resetRandomizedElectionTimeout()
+	r.leadTransferee = None
+	r.readsWaiting, r.readsPending = nil, nil
 	r.votes = map[uint64]bool{}
 	r.prs = map[uint64]*Progress{}
 	for _, id := range r.peers() {

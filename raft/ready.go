@@ -17,6 +17,9 @@ type Ready struct {
 	// machine from it before applying CommittedEntries.
 	Snapshot         Snapshot
 	Entries          []Entry
+	// ReadStates are confirmed linearizable reads (read.go): serve each once
+	// the state machine has applied its Index.
+	ReadStates       []ReadState
 	Messages         []Message
 	CommittedEntries []Entry
 	MustSync         bool
@@ -26,7 +29,7 @@ type Ready struct {
 func (r *Raft) HasReady() bool {
 	return r.hardState() != r.prevHardState ||
 		r.pendingSnapshot != nil ||
-		len(r.msgs) > 0 ||
+		len(r.msgs) > 0 || len(r.readStates) > 0 ||
 		r.log.stable < r.log.lastIndex() ||
 		r.log.applied < r.log.committed
 }
@@ -40,8 +43,8 @@ func (r *Raft) hardState() HardState {
 // called in between (say, while the disk is busy): their effects wait for the
 // next Ready, so nothing they produce is sent before it is persisted.
 func (r *Raft) Ready() Ready {
-	rd := Ready{Messages: r.msgs, CommittedEntries: r.log.toApply()}
-	r.msgs = nil
+	rd := Ready{Messages: r.msgs, CommittedEntries: r.log.toApply(), ReadStates: r.readStates}
+	r.msgs, r.readStates = nil, nil
 	r.persistence(&rd)
 	if r.pendingSnapshot != nil {
 		rd.Snapshot = *r.pendingSnapshot

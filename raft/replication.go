@@ -9,6 +9,9 @@ func (r *Raft) Propose(data []byte) (index, term uint64, err error) {
 	if r.role != Leader {
 		return 0, 0, &NotLeaderError{Leader: r.lead}
 	}
+	if r.leadTransferee != None {
+		return 0, 0, ErrTransferInProgress
+	}
 	r.appendEntries(Entry{Type: EntryNormal, Data: data})
 	r.bcastAppend()
 	return r.log.lastIndex(), r.term, nil
@@ -22,15 +25,26 @@ func (r *Raft) appendEntries(ents ...Entry) {
 		ents[i].Index = last + 1 + uint64(i)
 	}
 	r.log.append(ents...)
+	r.trackConf(ents)
 	// The leader counts itself: it persists these entries before any message
 	// that could lead to their commitment leaves (see ready.go).
 	r.prs[r.id].maybeUpdate(r.log.lastIndex())
-	r.maybeCommit()
+	if r.maybeCommit() {
+		r.committed()
+	}
+}
+
+// committed reacts to a higher commit index on the leader: reads waiting for
+// the term's first commit can go, and a leader that removed itself steps
+// down once that change is committed.
+func (r *Raft) committed() {
+	r.releaseWaitingReads()
+	r.maybeStepDownRemoved()
 }
 
 // bcastAppend sends new entries to every follower that is not paused.
 func (r *Raft) bcastAppend() {
-	for _, id := range r.voters {
+	for _, id := range r.peers() {
 		if id != r.id {
 			r.sendAppend(id, false)
 		}
@@ -76,6 +90,7 @@ func (r *Raft) handleAppend(m Message) {
 		return
 	}
 	if lastNew, ok := r.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries); ok {
+		r.trackConf(m.Entries)
 		r.send(Message{To: m.From, Type: MsgAppResp, Index: lastNew})
 		return
 	}
@@ -107,7 +122,13 @@ func (r *Raft) handleAppendResponse(m Message, pr *Progress) {
 	}
 	// Followers learn the new commit index with their next append or
 	// heartbeat; a message just for it would double the traffic per entry.
-	r.maybeCommit()
+	if r.maybeCommit() {
+		r.committed()
+		if r.role != Leader {
+			return
+		}
+	}
+	r.maybeFinishTransfer(m.From, pr)
 	// Keep the pipeline to this peer full.
 	for r.sendAppend(m.From, false) {
 	}
@@ -155,18 +176,19 @@ func (r *Raft) maybeCommit() bool {
 
 // bcastHeartbeat tells every follower the leader is alive, and how far it
 // may commit: never beyond what it is known to match.
+// A heartbeat also carries the newest read being confirmed, so a read whose
+// own heartbeats were lost is confirmed by the next round.
 func (r *Raft) bcastHeartbeat() {
-	for _, id := range r.voters {
-		if id == r.id {
-			continue
-		}
-		r.send(Message{To: id, Type: MsgHeartbeat, Commit: min(r.prs[id].Match, r.log.committed)})
+	var ctx []byte
+	if n := len(r.readsPending); n > 0 {
+		ctx = r.readsPending[n-1].ctx
 	}
+	r.bcastHeartbeatWithContext(ctx)
 }
 
 func (r *Raft) handleHeartbeat(m Message) {
 	r.log.commitTo(m.Commit)
-	r.send(Message{To: m.From, Type: MsgHeartbeatResp})
+	r.send(Message{To: m.From, Type: MsgHeartbeatResp, Context: m.Context})
 }
 
 func (r *Raft) handleHeartbeatResponse(m Message, pr *Progress) {

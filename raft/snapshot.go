@@ -28,7 +28,7 @@ func (r *Raft) SnapshotMeta(index uint64) (SnapshotMeta, error) {
 	if !ok {
 		return SnapshotMeta{}, fmt.Errorf("raft: snapshot at %d: not in the log (first index %d)", index, r.log.offset()+1)
 	}
-	return SnapshotMeta{Index: index, Term: t, Conf: r.confState()}, nil
+	return SnapshotMeta{Index: index, Term: t, Conf: r.confAt(index)}, nil
 }
 
 // Compact drops log entries up to and including index, which a snapshot the
@@ -38,7 +38,7 @@ func (r *Raft) Compact(index uint64) error {
 		return fmt.Errorf("raft: compact to %d: only %d applied", index, r.log.applied)
 	}
 	if index > r.log.offset() {
-		r.snapConf = r.confState()
+		r.compactConfs(index)
 		r.log.compact(index)
 	}
 	return nil
@@ -80,8 +80,8 @@ func (r *Raft) handleSnapshot(m Message) {
 		r.send(Message{To: m.From, Type: MsgAppResp, Index: meta.Index})
 	default:
 		r.log.restoreSnapshot(meta)
-		r.snapConf = meta.Conf
-		r.applyConfState(meta.Conf)
+		r.snapConf, r.confs = meta.Conf, nil
+		r.setConf(meta.Conf)
 		r.pendingSnapshot = m.Snapshot
 		r.send(Message{To: m.From, Type: MsgAppResp, Index: meta.Index})
 	}

@@ -60,6 +60,9 @@ const (
 	MsgHeartbeat                            // leader's keep-alive, carries commit
 	MsgHeartbeatResp                        // reply to MsgHeartbeat
 	MsgSnap                                 // InstallSnapshot from the leader (§7)
+	MsgReadIndex                            // a follower asks the leader for a read index
+	MsgReadIndexResp                        // the leader's confirmed read index
+	MsgTimeoutNow                           // leader transfer: "start an election now"
 )
 
 var messageTypeNames = map[MessageType]string{
@@ -67,7 +70,8 @@ var messageTypeNames = map[MessageType]string{
 	MsgVote: "MsgVote", MsgVoteResp: "MsgVoteResp",
 	MsgPreVote: "MsgPreVote", MsgPreVoteResp: "MsgPreVoteResp",
 	MsgHeartbeat: "MsgHeartbeat", MsgHeartbeatResp: "MsgHeartbeatResp",
-	MsgSnap: "MsgSnap",
+	MsgSnap: "MsgSnap", MsgReadIndex: "MsgReadIndex", MsgReadIndexResp: "MsgReadIndexResp",
+	MsgTimeoutNow: "MsgTimeoutNow",
 }
 
 func (t MessageType) String() string {
@@ -80,7 +84,7 @@ func (t MessageType) String() string {
 // IsResponse reports whether t answers another message.
 func (t MessageType) IsResponse() bool {
 	switch t {
-	case MsgAppResp, MsgVoteResp, MsgPreVoteResp, MsgHeartbeatResp:
+	case MsgAppResp, MsgVoteResp, MsgPreVoteResp, MsgHeartbeatResp, MsgReadIndexResp:
 		return true
 	}
 	return false
@@ -95,6 +99,9 @@ func (t MessageType) IsResponse() bool {
 //	                      RejectHint/LogTerm = where the follower's log diverges
 //	MsgVote, MsgPreVote:  Index/LogTerm = the candidate's last entry
 //	MsgSnap:              Snapshot = the leader's latest snapshot
+//	MsgReadIndex(Resp):   Context = the read request; Resp.Index = read index
+//	MsgHeartbeat(Resp):   Context = the latest read request being confirmed
+//	MsgVote:              Context = "transfer" when a leader transfer forces it
 type Message struct {
 	Type       MessageType
 	From       uint64
@@ -110,6 +117,7 @@ type Message struct {
 	// the layer that sends the message attaches the data (the state
 	// machine's snapshot lives with the application, not in the core).
 	Snapshot *Snapshot
+	Context  []byte
 }
 
 func (m Message) String() string {

@@ -1,0 +1,148 @@
+package raft
+
+import (
+	"errors"
+	"slices"
+)
+
+// Linearizable reads without writing to the log (thesis §6.4).
+//
+// A leader cannot simply answer a read from its state machine: a newer
+// leader may exist that it has not heard of, and its state may be stale.
+// ReadIndex makes the read safe in three steps:
+//
+//  1. the leader notes its commit index as the read index (it must have
+//     committed an entry of its own term first, so that the commit index is
+//     at least as high as any earlier leader's);
+//  2. it confirms it is still the leader: a round of heartbeats carrying the
+//     request's context, acknowledged by a quorum;
+//  3. the state machine waits until it has applied up to the read index, and
+//     serves the read.
+//
+// Steps 1-2 happen here and end in a ReadState in Ready.ReadStates; step 3
+// is the application's. A follower forwards the request to its leader and
+// gets the read index back, then waits for its own state machine: reads are
+// spread over the cluster and still linearizable.
+//
+// With Config.LeaseReads the leader skips step 2 and trusts that, with
+// CheckQuorum, no other leader can have been elected within an election
+// timeout of its last quorum contact. That assumes clocks that tick at
+// nearly the same rate on every peer; a peer whose clock runs slow can be
+// deposed without noticing in time, and serve a stale read.
+
+// ReadState is a confirmed read: once the state machine has applied Index, a
+// read for the request identified by RequestCtx is linearizable there.
+type ReadState struct {
+	Index      uint64
+	RequestCtx []byte
+}
+
+// ErrNoLeader is returned for a read when no leader is known to forward it to.
+var ErrNoLeader = errors.New("raft: no leader known")
+
+// readRequest is a read the leader is confirming.
+type readRequest struct {
+	ctx   []byte
+	from  uint64 // the peer that asked (the leader itself, or a follower)
+	index uint64 // the commit index when the request arrived
+	acks  map[uint64]bool
+}
+
+// ReadIndex asks for a linearizable read. ctx identifies the request and
+// must be unique across the cluster (say, the node's ID and a counter). The
+// answer arrives as a ReadState in a later Ready; if leadership changes
+// first, it never does, and the caller retries after a timeout.
+func (r *Raft) ReadIndex(ctx []byte) error {
+	switch {
+	case r.role == Leader:
+		r.handleReadIndex(Message{From: r.id, Context: ctx})
+	case r.lead == None:
+		return ErrNoLeader
+	default:
+		r.send(Message{To: r.lead, Type: MsgReadIndex, Context: ctx})
+	}
+	return nil
+}
+
+// handleReadIndex starts confirming a read on the leader.
+func (r *Raft) handleReadIndex(m Message) {
+	// LAB 5 BEGIN: confirm leadership before answering a read (ReadIndex)
+	// STUB: r.answerRead(m.From, r.log.committed, m.Context)
+	if t, _ := r.log.term(r.log.committed); t != r.term {
+		// Until an entry of our term is committed, our commit index may be
+		// behind an earlier leader's: hold the read until it is.
+		r.readsWaiting = append(r.readsWaiting, m)
+		return
+	}
+	if len(r.voters) == 1 && r.isVoter(r.id) || r.cfg.LeaseReads && r.cfg.CheckQuorum {
+		r.answerRead(m.From, r.log.committed, m.Context)
+		return
+	}
+	r.readsPending = append(r.readsPending, &readRequest{
+		ctx: m.Context, from: m.From, index: r.log.committed, acks: map[uint64]bool{r.id: true},
+	})
+	// Confirm leadership now rather than at the next heartbeat.
+	r.bcastHeartbeatWithContext(m.Context)
+	// LAB 5 END
+}
+
+// releaseWaitingReads starts the reads held until the leader's first commit
+// in its term.
+func (r *Raft) releaseWaitingReads() {
+	if len(r.readsWaiting) == 0 {
+		return
+	}
+	if t, _ := r.log.term(r.log.committed); t != r.term {
+		return
+	}
+	waiting := r.readsWaiting
+	r.readsWaiting = nil
+	for _, m := range waiting {
+		r.handleReadIndex(m)
+	}
+}
+
+// ackRead records a heartbeat answer carrying a read's context. A quorum of
+// answers confirms that read and every read queued before it: their
+// heartbeats went out earlier, so the same quorum vouches for them too.
+func (r *Raft) ackRead(from uint64, ctx []byte) {
+	i := slices.IndexFunc(r.readsPending, func(rr *readRequest) bool { return string(rr.ctx) == string(ctx) })
+	if i < 0 {
+		return
+	}
+	rr := r.readsPending[i]
+	rr.acks[from] = true
+	n := 0
+	for _, id := range r.voters {
+		if rr.acks[id] {
+			n++
+		}
+	}
+	if n < r.quorum() {
+		return
+	}
+	done := r.readsPending[:i+1]
+	r.readsPending = slices.Clone(r.readsPending[i+1:])
+	for _, rr := range done {
+		r.answerRead(rr.from, rr.index, rr.ctx)
+	}
+}
+
+// answerRead hands a confirmed read index to whoever asked.
+func (r *Raft) answerRead(to, index uint64, ctx []byte) {
+	if to == r.id {
+		r.readStates = append(r.readStates, ReadState{Index: index, RequestCtx: ctx})
+		return
+	}
+	r.send(Message{To: to, Type: MsgReadIndexResp, Index: index, Context: ctx})
+}
+
+// bcastHeartbeatWithContext sends a heartbeat carrying ctx to every peer.
+func (r *Raft) bcastHeartbeatWithContext(ctx []byte) {
+	for _, id := range r.peers() {
+		if id == r.id {
+			continue
+		}
+		r.send(Message{To: id, Type: MsgHeartbeat, Commit: min(r.prs[id].Match, r.log.committed), Context: ctx})
+	}
+}
