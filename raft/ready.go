@@ -15,8 +15,8 @@ type Ready struct {
 	// Snapshot, when not empty, is a leader's snapshot this peer installed:
 	// persist it (it replaces the whole log before it) and restore the state
 	// machine from it before applying CommittedEntries.
-	Snapshot         Snapshot
-	Entries          []Entry
+	Snapshot Snapshot
+	Entries  []Entry
 	// ReadStates are confirmed linearizable reads (read.go): serve each once
 	// the state machine has applied its Index.
 	ReadStates       []ReadState
