@@ -124,7 +124,7 @@ func (nw *network) handleReady(id uint64) {
 		return
 	}
 	rd := r.Ready()
-	require.False(nw.t, rd.HardState.IsEmpty() && len(rd.Entries) == 0 && len(rd.Messages) == 0 && len(rd.CommittedEntries) == 0,
+	require.False(nw.t, rd.HardState.IsEmpty() && rd.Snapshot.IsEmpty() && len(rd.Entries) == 0 && len(rd.Messages) == 0 && len(rd.CommittedEntries) == 0 && len(rd.ReadStates) == 0,
 		"peer %d: HasReady() is true but Ready() returned nothing to persist, send or apply", id)
 	nw.disks[id].save(rd.HardState, rd.Entries) // 1. persist
 	nw.sent = append(nw.sent, rd.Messages...)   // 2. send
@@ -319,7 +319,7 @@ func drain(t testing.TB, r *Raft) []Message {
 	var msgs []Message
 	until(t, func() bool { return !r.HasReady() }, func() {
 		rd := r.Ready()
-		require.False(t, rd.HardState.IsEmpty() && len(rd.Entries) == 0 && len(rd.Messages) == 0 && len(rd.CommittedEntries) == 0,
+		require.False(t, rd.HardState.IsEmpty() && rd.Snapshot.IsEmpty() && len(rd.Entries) == 0 && len(rd.Messages) == 0 && len(rd.CommittedEntries) == 0 && len(rd.ReadStates) == 0,
 			"HasReady() is true but Ready() returned nothing to persist, send or apply")
 		msgs = append(msgs, rd.Messages...)
 		r.Advance(rd)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"time"
 
@@ -41,6 +42,7 @@ type clientPool struct {
 	history []porcupine.Operation
 	running bool
 	nextVal uint64
+	readSeq uint64
 	okOps   int // completed with a known outcome
 	lastOK  time.Duration
 }
@@ -99,20 +101,49 @@ func (s *Sim) attempt(op *pendingOp) {
 			s.schedule(s.opts.ClientDelay, evClient, 0, func() { c.leader = raft.None; s.retry(op) })
 			return
 		}
-		data := encodeRead()
-		if op.input.Append {
-			data = encodeAppend(op.input.Value)
+		if !op.input.Append {
+			s.startRead(n, op)
+			return
 		}
-		index, term, err := n.raft.Propose(data)
-		var nl *raft.NotLeaderError
-		if errors.As(err, &nl) {
-			s.schedule(s.opts.ClientDelay, evClient, 0, func() { c.leader = nl.Leader; s.retry(op) })
+		index, term, err := n.raft.Propose(encodeAppend(op.input.Value))
+		if err != nil {
+			// Not the leader (follow the hint), or a transfer in progress:
+			// nothing was appended; try again.
+			hint := raft.None
+			if nl := (*raft.NotLeaderError)(nil); errors.As(err, &nl) {
+				hint = nl.Leader
+			}
+			s.schedule(s.opts.ClientDelay, evClient, 0, func() { c.leader = hint; s.retry(op) })
 			return
 		}
 		op.node, op.index, op.term, op.inDoubt = target, index, term, true
 		c.leader = target
 		n.waiters[index] = append(n.waiters[index], op)
 		n.process()
+	})
+}
+
+// startRead asks node n for a linearizable read through ReadIndex. Any node
+// will do: a follower forwards the request to its leader and serves the read
+// from its own state machine once it has applied up to the read index.
+func (s *Sim) startRead(n *node, op *pendingOp) {
+	s.clients.readSeq++
+	ctx := fmt.Sprintf("read-%d", s.clients.readSeq)
+	if err := n.raft.ReadIndex([]byte(ctx)); err != nil {
+		s.schedule(s.opts.ClientDelay, evClient, 0, func() { op.c.leader = raft.None; s.retry(op) })
+		return
+	}
+	op.node = n.id
+	n.reads[ctx] = op
+	n.process()
+}
+
+// serveRead answers a read once its node has applied up to the read index.
+func (s *Sim) serveRead(op *pendingOp, state registerState) {
+	s.schedule(s.opts.ClientDelay, evClient, 0, func() {
+		if !op.done {
+			s.finish(op, registerOutput{State: state}, s.now)
+		}
 	})
 }
 
@@ -212,8 +243,8 @@ func (s *Sim) CheckLinearizable(timeout time.Duration) (porcupine.CheckResult, p
 // place such an operation could have been linearized, which grows
 // exponentially with their number.
 //
-// The proof: every node is up and in the term of a leader that has committed
-// an entry of that term. Then no message of an older leader can be accepted
+// The proof: every node is up, and every member is in the term of a leader
+// that has committed an entry of that term. Then no message of an older leader can be accepted
 // any more, and the only log entries that can still commit are in the
 // leader's log — so a value found in no node's log never will be. It reports
 // false (and changes nothing) when the cluster is not in that settled state.
@@ -221,6 +252,9 @@ func (s *Sim) dropVoidUnknowns() bool {
 	var leader *node
 	for _, id := range s.ids {
 		n := s.nodes[id]
+		if !n.started {
+			continue // a spare that never ran holds nothing
+		}
 		if !n.up {
 			return false
 		}
@@ -241,10 +275,20 @@ func (s *Sim) dropVoidUnknowns() bool {
 	for _, v := range s.check.values {
 		present[v] = true
 	}
+	members := map[uint64]bool{}
+	for _, id := range append(append([]uint64(nil), lst.Conf.Voters...), lst.Conf.Learners...) {
+		members[id] = true
+	}
 	for _, id := range s.ids {
 		n := s.nodes[id]
+		if !n.started {
+			continue
+		}
+		// Members must have joined the leader's term. A removed server may
+		// linger in an older one; it can never lead the cluster again, and
+		// its log only adds values (a conservative choice).
 		st := n.raft.Status()
-		if st.Term != lst.Term {
+		if members[id] && st.Term != lst.Term {
 			return false
 		}
 		for _, e := range n.raft.Entries(st.FirstIndex, st.LastIndex+1) {

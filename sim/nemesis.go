@@ -52,6 +52,8 @@ var nemesisActions = []action{
 			o.LongDelay = 50*time.Millisecond + time.Duration(nm.s.rng.Int64N(int64(450*time.Millisecond)))
 		})
 	}},
+	{FaultMembership, (*nemesis).membership},
+	{FaultMembership, (*nemesis).membership},
 	{FaultSkew, func(nm *nemesis) {
 		s := nm.s
 		s.SetTickSkew(s.ids[s.rng.IntN(len(s.ids))], 0.5+1.5*s.rng.Float64())
@@ -110,6 +112,8 @@ func (nm *nemesis) crashOne() {
 	if !s.IsUp(id) {
 		return
 	}
+	// (A node the membership nemesis wipes meanwhile is started fresh by
+	// AddLearner; the restart below then finds it up and does nothing.)
 	s.Crash(id)
 	s.schedule(10*time.Millisecond+time.Duration(s.rng.Int64N(int64(2*time.Second))), evRestart, id, func() {
 		if nm.active {
@@ -140,6 +144,8 @@ func (nm *nemesis) stop() {
 	s.SetNet(nm.base)
 	for _, id := range s.ids {
 		s.SetTickSkew(id, 1)
-		s.Restart(id)
+		if s.nodes[id].started {
+			s.Restart(id)
+		}
 	}
 }

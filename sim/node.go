@@ -38,10 +38,22 @@ type node struct {
 
 	// waiters are client operations proposed on this node, by log index.
 	waiters map[uint64][]*pendingOp
+	// reads wait for their ReadState (by request context), then in
+	// readsReady for the state machine to reach the read index.
+	reads      map[string]*pendingOp
+	readsReady []readyRead
+	// started is set once the node ran: the heal phase restarts only nodes
+	// that were running before.
+	started bool
+}
+
+type readyRead struct {
+	index uint64
+	op    *pendingOp
 }
 
 func (s *Sim) newNode(id uint64) *node {
-	return &node{s: s, id: id, tickEvery: s.opts.TickInterval, waiters: map[uint64][]*pendingOp{}}
+	return &node{s: s, id: id, tickEvery: s.opts.TickInterval, waiters: map[uint64][]*pendingOp{}, reads: map[string]*pendingOp{}}
 }
 
 // start boots the node from whatever its disk holds.
@@ -51,14 +63,14 @@ func (n *node) start() error {
 		return fmt.Errorf("node %d: recovery: %w", n.id, err)
 	}
 	cfg := n.s.opts.Raft
-	cfg.ID, cfg.Peers = n.id, n.s.ids
+	cfg.ID, cfg.Peers = n.id, n.s.initial
 	// Each incarnation of each node draws from its own stream of the seed.
 	cfg.Rand = rand.New(rand.NewPCG(n.s.seed, n.id<<32|n.gen))
 	r, err := raft.New(cfg, st)
 	if err != nil {
 		return fmt.Errorf("node %d: %w", n.id, err)
 	}
-	n.raft, n.up, n.syncing = r, true, false
+	n.raft, n.up, n.syncing, n.started = r, true, false, true
 	n.inbox, n.ticks = nil, 0
 	n.sm = newRegister()
 	n.applied = 0
@@ -96,6 +108,8 @@ func (n *node) crash() {
 	n.raft, n.sm = nil, nil
 	n.inbox, n.ticks, n.syncing = nil, 0, false
 	clear(n.waiters)
+	clear(n.reads)
+	n.readsReady = nil
 	n.s.trace.crash(n.s.now, n.id)
 }
 
@@ -118,7 +132,7 @@ func (n *node) process() {
 			continue
 		}
 		rd := n.raft.Ready()
-		if rd.HardState.IsEmpty() && len(rd.Entries) == 0 && len(rd.Messages) == 0 && len(rd.CommittedEntries) == 0 {
+		if rd.HardState.IsEmpty() && rd.Snapshot.IsEmpty() && len(rd.Entries) == 0 && len(rd.Messages) == 0 && len(rd.CommittedEntries) == 0 && len(rd.ReadStates) == 0 {
 			// The core says it has work but hands over none: looping on it
 			// would spin forever without virtual time moving.
 			n.s.fail(fmt.Errorf("ready contract: node %d: HasReady() is true but Ready() returned nothing to persist, send or apply", n.id))
@@ -203,8 +217,29 @@ func (n *node) finishReady(rd raft.Ready) {
 			return
 		}
 	}
+	for _, rs := range rd.ReadStates {
+		if op := n.reads[string(rs.RequestCtx)]; op != nil {
+			delete(n.reads, string(rs.RequestCtx))
+			n.readsReady = append(n.readsReady, readyRead{index: rs.Index, op: op})
+		}
+	}
+	n.serveReads()
 	n.raft.Advance(rd)
 	n.maybeCompact()
+}
+
+// serveReads answers the confirmed reads whose index the state machine has
+// reached.
+func (n *node) serveReads() {
+	keep := n.readsReady[:0]
+	for _, rr := range n.readsReady {
+		if rr.index <= n.applied {
+			n.s.serveRead(rr.op, n.sm.state)
+		} else {
+			keep = append(keep, rr)
+		}
+	}
+	n.readsReady = keep
 }
 
 // restoreSnapshot replaces the state machine with a snapshot's state.

@@ -13,6 +13,9 @@ import (
 type Options struct {
 	Seed  uint64
 	Nodes int
+	// Spares are extra nodes, not in the first configuration and not
+	// started, that membership changes can add (IDs Nodes+1..Nodes+Spares).
+	Spares int
 	// Raft is the configuration every node starts from; the simulator sets
 	// ID, Peers and Rand (a source derived from the seed) per node.
 	Raft raft.Config
@@ -53,8 +56,9 @@ type Options struct {
 // DefaultOptions returns the settings `minikv sim` and the labs start from.
 func DefaultOptions(seed uint64) Options {
 	return Options{
-		Seed:  seed,
-		Nodes: 5,
+		Seed:   seed,
+		Nodes:  5,
+		Spares: 2,
 		Raft: raft.Config{
 			ElectionTick: 15, HeartbeatTick: 3,
 			PreVote: true, CheckQuorum: true, MaxInflightMsgs: 64,
@@ -82,9 +86,10 @@ const (
 	FaultDup                           // duplicate messages
 	FaultReorder                       // hold messages back for long
 	FaultSkew                          // nodes' clocks tick at different rates
+	FaultMembership                    // add, promote, remove members; transfer leadership
 
 	FaultsNone Faults = 0
-	FaultsAll         = FaultPartition | FaultAsymmetric | FaultCrash | FaultLoss | FaultDup | FaultReorder | FaultSkew
+	FaultsAll         = FaultPartition | FaultAsymmetric | FaultCrash | FaultLoss | FaultDup | FaultReorder | FaultSkew | FaultMembership
 )
 
 var faultNames = []struct {
@@ -93,6 +98,7 @@ var faultNames = []struct {
 }{
 	{FaultPartition, "partition"}, {FaultAsymmetric, "asymmetric"}, {FaultCrash, "crash"},
 	{FaultLoss, "loss"}, {FaultDup, "dup"}, {FaultReorder, "reorder"}, {FaultSkew, "skew"},
+	{FaultMembership, "membership"},
 }
 
 // FaultNames lists the names ParseFaults accepts, besides "all" and "none".

@@ -28,14 +28,11 @@ func (st registerState) appendValue(v uint64) registerState {
 
 func newRegister() *register { return &register{} }
 
-// Commands are one byte of op and, for appends, a uvarint value.
-const (
-	opAppend byte = 'A'
-	opRead   byte = 'R'
-)
+// An append command is one byte of op and a uvarint value. Reads do not go
+// through the log: they use ReadIndex (see client.go).
+const opAppend byte = 'A'
 
 func encodeAppend(v uint64) []byte { return binary.AppendUvarint([]byte{opAppend}, v) }
-func encodeRead() []byte           { return []byte{opRead} }
 
 // snapshot encodes the register's state; restore reads it back.
 func (r *register) snapshot() []byte {

@@ -25,7 +25,8 @@ type Sim struct {
 	seq   uint64
 	queue eventQueue
 
-	ids   []uint64         // node IDs 1..N, in order
+	ids     []uint64         // every node ID, 1..Nodes+Spares, in order
+	initial []uint64         // the first configuration's voters, 1..Nodes
 	nodes map[uint64]*node // only ever looked up by ID; iterate over ids
 
 	net     *network
@@ -45,8 +46,10 @@ type Stats struct {
 	Elections int // times a node became leader
 	Commits   int // log indices committed
 	Crashes   int
-	Snapshots int // snapshots taken by nodes compacting their logs
-	Installs  int // leader snapshots installed by lagging followers
+	Snapshots   int // snapshots taken by nodes compacting their logs
+	Installs    int // leader snapshots installed by lagging followers
+	ConfChanges int // configuration changes proposed
+	Transfers   int // leadership transfers started
 }
 
 // New builds a cluster of opts.Nodes nodes, all started.
@@ -66,12 +69,16 @@ func New(opts Options) *Sim {
 	if opts.Trace {
 		s.trace = newTracer(opts)
 	}
-	for i := 1; i <= opts.Nodes; i++ {
+	for i := 1; i <= opts.Nodes+opts.Spares; i++ {
 		id := uint64(i)
 		s.ids = append(s.ids, id)
+		if i <= opts.Nodes {
+			s.initial = append(s.initial, id)
+		}
 		s.nodes[id] = s.newNode(id)
 	}
-	for _, id := range s.ids {
+	// Spares stay down until the membership nemesis (or a test) adds them.
+	for _, id := range s.initial {
 		if err := s.nodes[id].start(); err != nil {
 			s.fail(err)
 		}

@@ -99,5 +99,5 @@ func ExampleParseFaults() {
 	fmt.Println(err)
 	// Output:
 	// partition,crash <nil>
-	// unknown fault "meteor" (known: all, none, partition, asymmetric, crash, loss, dup, reorder, skew)
+	// unknown fault "meteor" (known: all, none, partition, asymmetric, crash, loss, dup, reorder, skew, membership)
 }

@@ -38,7 +38,7 @@ func simCommand(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Uint64Var(&f.seed, "seed", 0, "run this one seed")
 	fs.StringVar(&f.seeds, "seeds", "", "sweep seeds A-B (inclusive), e.g. 1-2000")
-	fs.IntVar(&f.nodes, "nodes", 5, "number of Raft nodes")
+	fs.IntVar(&f.nodes, "nodes", 5, "number of Raft nodes in the first configuration (two spares more join and leave with --faults membership)")
 	fs.IntVar(&f.clients, "clients", 3, "number of simulated clients")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "virtual time the nemesis and clients run (a quiet period to heal follows)")
 	fs.StringVar(&f.faults, "faults", "all", "faults to inject: all, none, or a list of "+strings.Join(sim.FaultNames(), ","))
@@ -132,9 +132,10 @@ func runOne(o sim.Options, f simFlags, stdout, stderr io.Writer) int {
 	wall := time.Since(start)
 	fmt.Fprintf(stdout, "seed %d: %d nodes, %d clients, faults %s, %v of faults then a quiet period\n", o.Seed, o.Nodes, o.Clients, o.Faults, o.Duration)
 	fmt.Fprintf(stdout, "trace-digest: %s\n", res.Digest)
-	fmt.Fprintf(stdout, "events: %d  simulated: %.1fs  wall: %v  elections: %d  commits: %d  messages: %d  crashes: %d  snapshots: %d taken, %d installed  client ops: %d (%s)\n",
+	fmt.Fprintf(stdout, "events: %d  simulated: %.1fs  wall: %v  elections: %d  commits: %d  messages: %d  crashes: %d  snapshots: %d taken, %d installed  membership changes: %d  transfers: %d  client ops: %d (%s)\n",
 		res.Stats.Events, res.SimTime.Seconds(), wall.Round(time.Millisecond), res.Stats.Elections,
-		res.Stats.Commits, res.Messages, res.Stats.Crashes, res.Stats.Snapshots, res.Stats.Installs, res.ClientOps, linearizability(res))
+		res.Stats.Commits, res.Messages, res.Stats.Crashes, res.Stats.Snapshots, res.Stats.Installs,
+		res.Stats.ConfChanges, res.Stats.Transfers, res.ClientOps, linearizability(res))
 	if f.trace != "" {
 		if err := writeTrace(f.trace, res.Trace); err != nil {
 			fmt.Fprintf(stderr, "minikv sim: %v\n", err)

@@ -178,7 +178,7 @@ type Cluster struct {
 // NewCluster starts n nodes on a fresh simulation for t's seed.
 func NewCluster(t *T, n int, opts ...Option) *Cluster {
 	o := sim.DefaultOptions(t.Seed)
-	o.Nodes = n
+	o.Nodes, o.Spares = n, 0
 	o.Raft.DisableLeaderNoop = true
 	o.Trace = *flagTrace != ""
 	for _, opt := range opts {
