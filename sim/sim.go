@@ -27,7 +27,7 @@ type Sim struct {
 
 	ids     []uint64         // every node ID, 1..Nodes+Spares, in order
 	initial []uint64         // the first configuration's voters, 1..Nodes
-	nodes map[uint64]*node // only ever looked up by ID; iterate over ids
+	nodes   map[uint64]*node // only ever looked up by ID; iterate over ids
 
 	net     *network
 	check   *checker
@@ -42,10 +42,10 @@ type Sim struct {
 
 // Stats summarises a run.
 type Stats struct {
-	Events    int
-	Elections int // times a node became leader
-	Commits   int // log indices committed
-	Crashes   int
+	Events      int
+	Elections   int // times a node became leader
+	Commits     int // log indices committed
+	Crashes     int
 	Snapshots   int // snapshots taken by nodes compacting their logs
 	Installs    int // leader snapshots installed by lagging followers
 	ConfChanges int // configuration changes proposed
