@@ -35,6 +35,8 @@ type pendingOp struct {
 	index, term uint64
 	inDoubt     bool // proposed and not yet resolved: may take effect
 	done        bool
+	// onRead, if set, receives a read's result instead of a client (Read).
+	onRead func(registerState)
 }
 
 type clientPool struct {
@@ -42,7 +44,6 @@ type clientPool struct {
 	history []porcupine.Operation
 	running bool
 	nextVal uint64
-	readSeq uint64
 	okOps   int // completed with a known outcome
 	lastOK  time.Duration
 }
@@ -127,8 +128,8 @@ func (s *Sim) attempt(op *pendingOp) {
 // will do: a follower forwards the request to its leader and serves the read
 // from its own state machine once it has applied up to the read index.
 func (s *Sim) startRead(n *node, op *pendingOp) {
-	s.clients.readSeq++
-	ctx := fmt.Sprintf("read-%d", s.clients.readSeq)
+	s.readSeq++
+	ctx := fmt.Sprintf("read-%d", s.readSeq)
 	if err := n.raft.ReadIndex([]byte(ctx)); err != nil {
 		s.schedule(s.opts.ClientDelay, evClient, 0, func() { op.c.leader = raft.None; s.retry(op) })
 		return
@@ -140,6 +141,10 @@ func (s *Sim) startRead(n *node, op *pendingOp) {
 
 // serveRead answers a read once its node has applied up to the read index.
 func (s *Sim) serveRead(op *pendingOp, state registerState) {
+	if op.onRead != nil {
+		op.onRead(state)
+		return
+	}
 	s.schedule(s.opts.ClientDelay, evClient, 0, func() {
 		if !op.done {
 			s.finish(op, registerOutput{State: state}, s.now)
@@ -331,4 +336,42 @@ func (s *Sim) LostAcknowledged() []uint64 {
 		}
 	}
 	return lost
+}
+
+// AppendCommand returns the command that appends v to the register, for
+// tests that propose through (*Sim).Propose.
+func AppendCommand(v uint64) []byte { return encodeAppend(v) }
+
+// RegisterValue is what a read of the register returns: how many values it
+// holds, and the last one.
+type RegisterValue struct {
+	Len  int
+	Last uint64
+}
+
+// ErrReadTimeout is returned by Read when the read was not served in time.
+var ErrReadTimeout = errors.New("sim: read not served in time")
+
+// Read performs one linearizable read through ReadIndex on node id, running
+// the simulation until the node serves it or timeout passes.
+func (s *Sim) Read(id uint64, timeout time.Duration) (RegisterValue, error) {
+	n := s.nodes[id]
+	if !n.up {
+		return RegisterValue{}, ErrNodeDown
+	}
+	var got *registerState
+	op := &pendingOp{onRead: func(st registerState) { got = &st }}
+	s.readSeq++
+	ctx := fmt.Sprintf("read-%d", s.readSeq)
+	if err := n.raft.ReadIndex([]byte(ctx)); err != nil {
+		return RegisterValue{}, err
+	}
+	n.reads[ctx] = op
+	n.process()
+	if ok, err := s.RunUntil(timeout, func() bool { return got != nil }); err != nil {
+		return RegisterValue{}, err
+	} else if !ok {
+		return RegisterValue{}, ErrReadTimeout
+	}
+	return RegisterValue{Len: got.Len, Last: got.Last}, nil
 }

@@ -38,6 +38,7 @@ type Sim struct {
 	violation error
 	stats     Stats
 	msgBuf    []byte
+	readSeq   uint64 // makes read request contexts unique
 }
 
 // Stats summarises a run.
