@@ -26,6 +26,7 @@ type disk struct {
 
 type record struct {
 	hs   HardState // empty when unchanged
+	snap SnapshotMeta
 	ents []Entry
 }
 
@@ -36,17 +37,26 @@ func (d *disk) save(hs HardState, ents []Entry) {
 	}
 }
 
+// saveSnapshot records a snapshot: the log before it is replaced.
+func (d *disk) saveSnapshot(meta SnapshotMeta) {
+	d.records = append(d.records, record{snap: meta})
+}
+
 // state replays the records, as a restarting peer reads its disk: the last
 // hard state wins, and entries starting at index k first discard everything
 // the log held from k on.
 func (d *disk) state() PersistentState {
 	var st PersistentState
 	for _, rec := range d.records {
+		if rec.snap.Index > 0 {
+			st.Snapshot, st.Entries = rec.snap, nil
+			st.HardState.Commit = max(st.HardState.Commit, rec.snap.Index)
+		}
 		if !rec.hs.IsEmpty() {
 			st.HardState = rec.hs
 		}
 		if len(rec.ents) > 0 {
-			st.Entries = append(st.Entries[:rec.ents[0].Index-1], rec.ents...)
+			st.Entries = append(st.Entries[:rec.ents[0].Index-1-st.Snapshot.Index], rec.ents...)
 		}
 	}
 	return st
@@ -60,8 +70,12 @@ type network struct {
 	peers map[uint64]*Raft // nil while crashed
 	disks map[uint64]*disk
 	// applied holds, per peer, every committed entry handed to its state
-	// machine since it last (re)started.
+	// machine since it last (re)started or restored a snapshot, which ended
+	// at base.
 	applied map[uint64][]Entry
+	base    map[uint64]uint64
+	// reads holds, per peer, every ReadState it produced.
+	reads map[uint64][]ReadState
 
 	queue []Message              // sent, not yet delivered
 	sent  []Message              // every message ever sent, for assertions
@@ -74,6 +88,7 @@ func newNetwork(t testing.TB, n int, opts ...func(*Config)) *network {
 	nw := &network{
 		t: t, cfgs: map[uint64]Config{}, peers: map[uint64]*Raft{},
 		disks: map[uint64]*disk{}, applied: map[uint64][]Entry{},
+		base: map[uint64]uint64{}, reads: map[uint64][]ReadState{},
 	}
 	for id := uint64(1); id <= uint64(n); id++ {
 		nw.ids = append(nw.ids, id)
@@ -110,10 +125,33 @@ func withoutNoop(c *Config)     { c.DisableLeaderNoop = true }
 // start (re)creates peer id from what its disk holds.
 func (nw *network) start(id uint64) {
 	nw.t.Helper()
-	r, err := New(nw.cfgs[id], nw.disks[id].state())
+	st := nw.disks[id].state()
+	r, err := New(nw.cfgs[id], st)
 	require.NoError(nw.t, err)
 	nw.peers[id] = r
 	nw.applied[id] = nil
+	nw.base[id] = st.Snapshot.Index
+}
+
+// addPeer creates a new peer id (not in the first configuration) with an
+// empty disk, the way an operator starts a server before adding it.
+func (nw *network) addPeer(id uint64, opts ...func(*Config)) {
+	nw.t.Helper()
+	nw.ids = append(nw.ids, id)
+	nw.cfgs[id] = testConfig(id, nw.cfgs[nw.ids[0]].Peers, opts...)
+	nw.disks[id] = &disk{}
+	nw.start(id)
+}
+
+// compact has peer id snapshot its applied state and compact its log.
+func (nw *network) compact(id uint64) SnapshotMeta {
+	nw.t.Helper()
+	r := nw.peers[id]
+	meta, err := r.SnapshotMeta(r.Status().Applied)
+	require.NoError(nw.t, err)
+	nw.disks[id].saveSnapshot(meta)
+	require.NoError(nw.t, r.Compact(meta.Index))
+	return meta
 }
 
 // handleReady runs the Ready contract once for peer id, if it has work.
@@ -126,13 +164,20 @@ func (nw *network) handleReady(id uint64) {
 	rd := r.Ready()
 	require.False(nw.t, rd.HardState.IsEmpty() && rd.Snapshot.IsEmpty() && len(rd.Entries) == 0 && len(rd.Messages) == 0 && len(rd.CommittedEntries) == 0 && len(rd.ReadStates) == 0,
 		"peer %d: HasReady() is true but Ready() returned nothing to persist, send or apply", id)
-	nw.disks[id].save(rd.HardState, rd.Entries) // 1. persist
-	nw.sent = append(nw.sent, rd.Messages...)   // 2. send
+	if !rd.Snapshot.IsEmpty() { // 1. persist
+		nw.disks[id].saveSnapshot(rd.Snapshot.Meta)
+	}
+	nw.disks[id].save(rd.HardState, rd.Entries)
+	nw.sent = append(nw.sent, rd.Messages...) // 2. send
 	nw.queue = append(nw.queue, rd.Messages...)
-	for _, e := range rd.CommittedEntries { // 3. apply, in order
-		require.Equal(nw.t, uint64(len(nw.applied[id]))+1, e.Index, "peer %d applies out of order", id)
+	if !rd.Snapshot.IsEmpty() { // 3. apply, in order: the snapshot first
+		nw.base[id], nw.applied[id] = rd.Snapshot.Meta.Index, nil
+	}
+	for _, e := range rd.CommittedEntries {
+		require.Equal(nw.t, nw.base[id]+uint64(len(nw.applied[id]))+1, e.Index, "peer %d applies out of order", id)
 		nw.applied[id] = append(nw.applied[id], e)
 	}
+	nw.reads[id] = append(nw.reads[id], rd.ReadStates...)
 	r.Advance(rd) // 4. advance
 }
 
