@@ -30,6 +30,7 @@ type simFlags struct {
 	checkTime time.Duration
 	failDir   string
 	bug       string
+	lease     bool
 }
 
 func simCommand(args []string, stdout, stderr io.Writer) int {
@@ -47,6 +48,7 @@ func simCommand(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&f.checkTime, "check-timeout", 30*time.Second, "wall-time bound for each linearizability check")
 	fs.StringVar(&f.failDir, "fail-dir", "sim-failures", "where a failing run writes porcupine's history visualisation")
 	fs.StringVar(&f.bug, "bug", "", "inject a known bug to watch the simulator catch it: send-before-sync")
+	fs.BoolVar(&f.lease, "lease-reads", false, "serve reads from the leader's CheckQuorum lease instead of ReadIndex (assumes clocks in step: try it with --faults skew)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -89,6 +91,7 @@ func simCommand(args []string, stdout, stderr io.Writer) int {
 		o.Nodes, o.Clients, o.Duration, o.Faults = f.nodes, f.clients, f.duration, faults
 		o.Trace = f.trace != ""
 		o.SendBeforeSync = f.bug == "send-before-sync"
+		o.Raft.LeaseReads = f.lease
 		return o
 	}
 	if seedSet {
@@ -122,6 +125,9 @@ func replayCommand(o sim.Options) string {
 		o.Seed, o.Nodes, o.Clients, o.Duration, o.Faults)
 	if o.SendBeforeSync {
 		cmd += " --bug send-before-sync"
+	}
+	if o.Raft.LeaseReads {
+		cmd += " --lease-reads"
 	}
 	return cmd
 }
