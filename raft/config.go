@@ -13,9 +13,9 @@ type Config struct {
 	// ID identifies this peer; it must be non-zero and unique in the cluster.
 	ID uint64
 	// Peers lists the voters the cluster was first started with. A peer
-	// added later passes the same list (without itself): it learns the
-	// current configuration, and its own membership, from the log or a
-	// snapshot.
+	// added later passes the same list, under a new ID of its own (IDs are
+	// never reused): it learns the current configuration, and its own
+	// membership, from the log or a snapshot.
 	Peers []uint64
 
 	// ElectionTick is the minimum number of ticks a follower waits without

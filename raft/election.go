@@ -13,6 +13,11 @@ func (r *Raft) tickElection() {
 // heardFromLeader reports whether this peer heard from a leader less than an
 // election timeout ago.
 func (r *Raft) heardFromLeader() bool {
+	if r.cfg.LeaseReads && r.restarted && r.ticks < uint64(r.cfg.ElectionTick) {
+		// Just restarted: we may have promised a leader its lease before a
+		// crash made us forget (read.go). Keep the promise for one timeout.
+		return true
+	}
 	return r.lead != None && r.electionElapsed < r.cfg.ElectionTick
 }
 
@@ -100,6 +105,12 @@ func (r *Raft) stepCandidate(m Message) {
 	case MsgSnap:
 		r.becomeFollower(m.Term, m.From)
 		r.handleSnapshot(m)
+	case MsgTimeoutNow:
+		// A pre-candidate can still be the target of a transfer by the
+		// leader of its term.
+		if r.role == PreCandidate && r.isVoter(r.id) {
+			r.campaignNow()
+		}
 	case MsgVoteResp, MsgPreVoteResp:
 		if (m.Type == MsgPreVoteResp) != (r.role == PreCandidate) {
 			return // an answer to an earlier kind of campaign

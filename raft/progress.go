@@ -42,6 +42,9 @@ type Progress struct {
 	RecentActive bool
 	// PendingSnapshot is the index of the snapshot sent in StateSnapshot.
 	PendingSnapshot uint64
+	// leaseTick is the leader's tick count when it sent the newest heartbeat
+	// this peer answered (read.go's lease).
+	leaseTick uint64
 	// snapshotWait counts heartbeat answers while in StateSnapshot: if the
 	// snapshot or its acknowledgement was lost, the leader probes again.
 	snapshotWait int

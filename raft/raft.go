@@ -42,6 +42,15 @@ type Raft struct {
 	leadTransferee  uint64
 	transferElapsed int
 	timeoutNowSent  bool
+	// transferredThisTerm: a transfer's target was told to campaign; its
+	// election ignores leases, so this leader's lease is void (read.go).
+	transferredThisTerm bool
+
+	// ticks counts every Tick since the peer started: the clock the lease
+	// of read.go is measured on.
+	ticks uint64
+	// restarted is set when the peer came back with a term from its disk.
+	restarted bool
 
 	// Logical clocks, counted in ticks since the last reset.
 	electionElapsed  int
@@ -72,6 +81,7 @@ func New(cfg Config, state PersistentState) (*Raft, error) {
 		return nil, err
 	}
 	r.trackConf(state.Entries)
+	r.restarted = r.term > 0
 	r.becomeFollower(r.term, None)
 	return r, nil
 }
@@ -143,6 +153,7 @@ func (r *Raft) send(m Message) {
 
 // Tick advances the peer's logical clock by one tick.
 func (r *Raft) Tick() {
+	r.ticks++
 	if r.role == Leader {
 		r.tickLeader()
 	} else {
@@ -279,6 +290,7 @@ func (r *Raft) reset(term uint64) {
 	r.heartbeatElapsed = 0
 	r.resetRandomizedElectionTimeout()
 	r.leadTransferee = None
+	r.transferredThisTerm = false
 	r.readsWaiting, r.readsPending = nil, nil
 	r.votes = map[uint64]bool{}
 	r.prs = map[uint64]*Progress{}

@@ -24,11 +24,19 @@ import (
 // gets the read index back, then waits for its own state machine: reads are
 // spread over the cluster and still linearizable.
 //
-// With Config.LeaseReads the leader skips step 2 and trusts that, with
-// CheckQuorum, no other leader can have been elected within an election
-// timeout of its last quorum contact. That assumes clocks that tick at
-// nearly the same rate on every peer; a peer whose clock runs slow can be
-// deposed without noticing in time, and serve a stale read.
+// With Config.LeaseReads the leader skips step 2 while it holds a lease.
+// Every heartbeat carries the leader's tick count when it was sent, and each
+// answer echoes it. A follower that got a heartbeat refuses to help elect
+// anyone else for an election timeout (CheckQuorum's inLease, PreVote's
+// heardFromLeader), so once a quorum has answered a heartbeat sent at tick S,
+// no other leader can exist before S + ElectionTick — counted on the
+// followers' clocks. The leader trusts its lease until
+// S + ElectionTick - leaseMargin on its own clock. That is only true if
+// clocks tick at nearly the same rate everywhere: a leader whose clock runs
+// slow believes in its lease too long and serves stale reads (the simulator
+// shows it: minikv sim --lease-reads --faults skew). A leader that started a
+// transfer stops trusting its lease for the rest of its term: the target's
+// election bypasses the followers' leases.
 
 // ReadState is a confirmed read: once the state machine has applied Index, a
 // read for the request identified by RequestCtx is linearizable there.
@@ -74,7 +82,7 @@ func (r *Raft) handleReadIndex(m Message) {
 		r.readsWaiting = append(r.readsWaiting, m)
 		return
 	}
-	if len(r.voters) == 1 && r.isVoter(r.id) || r.cfg.LeaseReads && r.cfg.CheckQuorum {
+	if len(r.voters) == 1 && r.isVoter(r.id) || r.cfg.LeaseReads && r.leaseValid() {
 		r.answerRead(m.From, r.log.committed, m.Context)
 		return
 	}
@@ -143,6 +151,32 @@ func (r *Raft) bcastHeartbeatWithContext(ctx []byte) {
 		if id == r.id {
 			continue
 		}
-		r.send(Message{To: id, Type: MsgHeartbeat, Commit: min(r.prs[id].Match, r.log.committed), Context: ctx})
+		r.send(Message{To: id, Type: MsgHeartbeat, Commit: min(r.prs[id].Match, r.log.committed), Context: ctx, Index: r.ticks})
 	}
+}
+
+// leaseMargin is how many ticks before the followers' leases end the leader
+// stops trusting its own: one for the phase between peers' tick boundaries,
+// one for the follower that counts the tick of arrival, and a tenth of the
+// election timeout for clock drift.
+func (r *Raft) leaseMargin() uint64 { return 2 + uint64(r.cfg.ElectionTick/10) }
+
+// leaseValid reports whether the leader may serve a read without a round of
+// heartbeats (see the comment at the top of this file).
+func (r *Raft) leaseValid() bool {
+	if !r.cfg.CheckQuorum || r.transferredThisTerm || !r.isVoter(r.id) {
+		return false
+	}
+	sent := make([]uint64, 0, len(r.voters))
+	for _, id := range r.voters {
+		if id == r.id {
+			sent = append(sent, r.ticks)
+		} else {
+			sent = append(sent, r.prs[id].leaseTick)
+		}
+	}
+	slices.Sort(sent)
+	// The newest heartbeat round a quorum has answered was sent at:
+	acked := sent[len(sent)-r.quorum()]
+	return acked > 0 && r.ticks+r.leaseMargin() < acked+uint64(r.cfg.ElectionTick)
 }

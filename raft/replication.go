@@ -188,10 +188,12 @@ func (r *Raft) bcastHeartbeat() {
 
 func (r *Raft) handleHeartbeat(m Message) {
 	r.log.commitTo(m.Commit)
-	r.send(Message{To: m.From, Type: MsgHeartbeatResp, Context: m.Context})
+	r.send(Message{To: m.From, Type: MsgHeartbeatResp, Context: m.Context, Index: m.Index})
 }
 
 func (r *Raft) handleHeartbeatResponse(m Message, pr *Progress) {
+	// The heartbeat this answers was sent at tick m.Index (lease reads).
+	pr.leaseTick = max(pr.leaseTick, m.Index)
 	// The peer is alive. If appends went missing, try again: in probe, the
 	// outstanding probe is presumed lost; in replicate, free a slot so a full
 	// pipeline of lost messages cannot stall the peer forever.

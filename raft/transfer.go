@@ -52,6 +52,7 @@ func (r *Raft) TransferLeadership(to uint64) error {
 func (r *Raft) sendTimeoutNow(to uint64) {
 	if !r.timeoutNowSent {
 		r.timeoutNowSent = true
+		r.transferredThisTerm = true
 		r.send(Message{To: to, Type: MsgTimeoutNow})
 	}
 }

@@ -100,7 +100,8 @@ func (t MessageType) IsResponse() bool {
 //	MsgVote, MsgPreVote:  Index/LogTerm = the candidate's last entry
 //	MsgSnap:              Snapshot = the leader's latest snapshot
 //	MsgReadIndex(Resp):   Context = the read request; Resp.Index = read index
-//	MsgHeartbeat(Resp):   Context = the latest read request being confirmed
+//	MsgHeartbeat(Resp):   Context = the latest read request being confirmed;
+//	                      Index = the leader's tick count when it was sent
 //	MsgVote:              Context = "transfer" when a leader transfer forces it
 type Message struct {
 	Type       MessageType

@@ -363,11 +363,16 @@ func (s *Sim) Read(id uint64, timeout time.Duration) (RegisterValue, error) {
 	op := &pendingOp{onRead: func(st registerState) { got = &st }}
 	s.readSeq++
 	ctx := fmt.Sprintf("read-%d", s.readSeq)
-	if err := n.raft.ReadIndex([]byte(ctx)); err != nil {
+	var err error
+	s.guard(func() {
+		if err = n.raft.ReadIndex([]byte(ctx)); err == nil {
+			n.reads[ctx] = op
+			n.process()
+		}
+	})
+	if err != nil {
 		return RegisterValue{}, err
 	}
-	n.reads[ctx] = op
-	n.process()
 	if ok, err := s.RunUntil(timeout, func() bool { return got != nil }); err != nil {
 		return RegisterValue{}, err
 	} else if !ok {

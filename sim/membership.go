@@ -32,20 +32,30 @@ func (s *Sim) viaLeader(do func(*node) error) error {
 		return ErrNoLeader
 	}
 	n := s.nodes[id]
-	if err := do(n); err != nil {
-		return err
-	}
-	n.process()
-	return nil
+	var err error
+	s.guard(func() {
+		if err = do(n); err == nil {
+			n.process()
+		}
+	})
+	return err
 }
 
-// AddLearner asks the leader to add node id as a learner and starts the node
-// with an empty disk (a node that was a member before is wiped: it joins as
-// a new server, never with stale state).
+// ErrIDRetired is returned when AddLearner names a node that ran before.
+var ErrIDRetired = errors.New("sim: a server's ID is never reused; add a new server")
+
+// AddLearner asks the leader to add node id, which must never have run, as a
+// learner, and starts it with an empty disk. IDs are never reused (as in
+// etcd): a server that was removed and wiped must not come back under its
+// old ID, or it could act on a membership it no longer has — two wiped
+// members of the first configuration could even elect each other.
 func (s *Sim) AddLearner(id uint64) error {
 	n := s.nodes[id]
 	if n == nil {
 		return fmt.Errorf("sim: no node %d", id)
+	}
+	if n.started {
+		return ErrIDRetired
 	}
 	err := s.viaLeader(func(l *node) error {
 		_, _, err := l.raft.ProposeConfChange(raft.ConfChange{Type: raft.ConfAddLearner, NodeID: id})
@@ -55,10 +65,6 @@ func (s *Sim) AddLearner(id uint64) error {
 		return err
 	}
 	s.stats.ConfChanges++
-	if n.up {
-		n.crash()
-	}
-	n.disk = disk{}
 	return n.start()
 }
 
@@ -122,7 +128,7 @@ func (nm *nemesis) membership() {
 	case 0:
 		var outside []uint64
 		for _, id := range s.ids {
-			if !member(id) {
+			if !member(id) && !s.nodes[id].started {
 				outside = append(outside, id)
 			}
 		}

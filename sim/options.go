@@ -58,7 +58,7 @@ func DefaultOptions(seed uint64) Options {
 	return Options{
 		Seed:   seed,
 		Nodes:  5,
-		Spares: 2,
+		Spares: 3,
 		Raft: raft.Config{
 			ElectionTick: 15, HeartbeatTick: 3,
 			PreVote: true, CheckQuorum: true, MaxInflightMsgs: 64,
