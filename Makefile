@@ -2,7 +2,7 @@
 #
 #   make test    formatting, vet, all tests (race detector on the packages
 #                that start goroutines), the 500-seed simulator sweep, and
-#                the exercise-mode check of labs 1–3
+#                the exercise-mode check of labs 1–5
 #   make sim     a 200-seed sweep with every fault, from the command line
 #   make soak    the long sweep: 2,000 seeds with every fault
 #   make bench   the raft core benchmarks

@@ -399,8 +399,8 @@ func (r *Raft) Term(i uint64) (uint64, bool) { return r.log.term(i) }
 // Entries returns a copy of the log entries in [lo, hi). It is meant for
 // tests and invariant checks, not for the hot path.
 func (r *Raft) Entries(lo, hi uint64) []Entry {
-	if lo >= hi {
-		return nil
+	if lo >= hi || lo <= r.log.offset() {
+		return nil // empty, or compacted into a snapshot
 	}
 	return slices.Clone(r.log.slice(lo, hi, ^uint64(0)))
 }

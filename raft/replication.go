@@ -63,7 +63,13 @@ func (r *Raft) sendAppend(to uint64, sendIfEmpty bool) bool {
 	prevTerm, ok := r.log.term(prevIndex)
 	if !ok {
 		// The entries this peer needs were compacted into a snapshot.
-		return r.sendSnapshot(to, pr)
+		sent := r.sendSnapshot(to, pr)
+		if sent && !pr.isPaused() {
+			// The callers loop "while sendAppend sends": an unpaused peer
+			// would get snapshots forever within one Step.
+			panic("raft: sent a snapshot but left the peer's progress unpaused (see (*Progress).becomeSnapshot)")
+		}
+		return sent
 	}
 	var ents []Entry
 	if pr.Next <= r.log.lastIndex() {

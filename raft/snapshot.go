@@ -66,9 +66,9 @@ func (r *Raft) handleSnapshot(m Message) {
 	if m.Snapshot == nil {
 		return
 	}
-	meta := m.Snapshot.Meta
 	// LAB 4 BEGIN: install a leader's snapshot, or recognise it is not needed
 	// STUB: r.send(Message{To: m.From, Type: MsgAppResp, Index: r.log.committed})
+	meta := m.Snapshot.Meta
 	switch {
 	case meta.Index <= r.log.committed:
 		// We already have everything it holds (a stale or duplicate snapshot).

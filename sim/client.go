@@ -353,7 +353,9 @@ type RegisterValue struct {
 var ErrReadTimeout = errors.New("sim: read not served in time")
 
 // Read performs one linearizable read through ReadIndex on node id, running
-// the simulation until the node serves it or timeout passes.
+// the simulation until the node serves it or timeout passes. A read whose
+// forward, heartbeats or answer were lost is never served (ReadIndex does
+// not retry): on ErrReadTimeout, callers retry, as real clients do.
 func (s *Sim) Read(id uint64, timeout time.Duration) (RegisterValue, error) {
 	n := s.nodes[id]
 	if !n.up {

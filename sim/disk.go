@@ -21,6 +21,8 @@ type disk struct {
 	data   []byte
 	synced int // len(data) known durable
 
+	snapBytes int // size of the snapshot record the disk starts with
+
 	writes, syncs, torn, rewrites int // statistics
 }
 
@@ -109,6 +111,7 @@ func encodeSnapshotRecord(snap raft.Snapshot) []byte {
 func (d *disk) rewrite(snap raft.Snapshot, hs raft.HardState, ents []raft.Entry) {
 	d.data = nil
 	d.write(encodeSnapshotRecord(snap))
+	d.snapBytes = len(d.data)
 	d.write(encodeRecord(hs, ents))
 	d.sync()
 	d.rewrites++

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/minikv-go/minikv/raft"
@@ -152,6 +153,10 @@ func (n *node) handleReady(rd raft.Ready) {
 		if hs.IsEmpty() {
 			hs = st.HardState
 		}
+		if err := n.s.checkPersist(n, rd.Entries); err != nil {
+			n.s.fail(err)
+			return
+		}
 		n.disk.rewrite(rd.Snapshot, hs, rd.Entries)
 		n.snap = rd.Snapshot
 		n.s.checkDiskSize(n)
@@ -191,8 +196,9 @@ func (n *node) sendAll(msgs []raft.Message) {
 		if m.Type == raft.MsgSnap {
 			// The core names the snapshot; the node attaches its bytes, as a
 			// real node streams its snapshot file.
-			if m.Snapshot.Meta.Index != n.snap.Meta.Index {
-				n.s.fail(fmt.Errorf("node %d: core sent snapshot %d, but the node holds snapshot %d", n.id, m.Snapshot.Meta.Index, n.snap.Meta.Index))
+			if want, got := n.snap.Meta, m.Snapshot.Meta; got.Index != want.Index || got.Term != want.Term ||
+				!slices.Equal(got.Conf.Voters, want.Conf.Voters) || !slices.Equal(got.Conf.Learners, want.Conf.Learners) {
+				n.s.fail(fmt.Errorf("node %d: core sent snapshot %+v, but the node holds snapshot %+v", n.id, got, want))
 				return
 			}
 			snap := n.snap
@@ -266,7 +272,9 @@ func (n *node) restoreSnapshot(snap raft.Snapshot) error {
 func (n *node) maybeCompact() {
 	limit := n.s.opts.SnapshotBytes
 	st := n.raft.Status()
-	if limit <= 0 || len(n.disk.data) < limit || st.Applied < st.FirstIndex {
+	// Only the log counts: a state machine larger than the limit must not
+	// make every Ready rewrite the disk.
+	if limit <= 0 || len(n.disk.data)-n.disk.snapBytes < limit || st.Applied < st.FirstIndex {
 		return
 	}
 	meta, err := n.raft.SnapshotMeta(st.Applied)

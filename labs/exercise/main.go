@@ -56,6 +56,8 @@ var labPackages = map[int]string{
 	1: "labs/election",
 	2: "labs/replication",
 	3: "labs/persistence",
+	4: "labs/snapshots",
+	5: "labs/membership",
 }
 
 func main() {

@@ -87,7 +87,7 @@ type T struct {
 
 // Replay is the command that runs just this seed of this test again.
 func (t *T) Replay() string {
-	return fmt.Sprintf("go test %s -run '%s$' -v", t.pkg, t.Name())
+	return fmt.Sprintf("go test %s -run '%s$' -v -args -seed %d", t.pkg, t.Name(), t.Seed)
 }
 
 // Fatalf fails the test, printing the seed, the virtual time and the replay
