@@ -185,6 +185,7 @@ func (r *Raft) trackConf(appended []Entry) {
 		}
 		keep--
 	}
+	changed := keep != len(r.confs)
 	r.confs = r.confs[:keep]
 	for _, e := range appended {
 		if e.Type != EntryConfChange || e.Index <= r.lastConf().index || !r.log.matchTerm(e.Index, e.Term) {
@@ -199,8 +200,11 @@ func (r *Raft) trackConf(appended []Entry) {
 			continue // an invalid change is a no-op, on every peer alike
 		}
 		r.confs = append(r.confs, confEntry{index: e.Index, term: e.Term, conf: next})
+		changed = true
 	}
-	r.setConf(r.lastConf().conf)
+	if changed { // the common case, plain entries, costs nothing more
+		r.setConf(r.lastConf().conf)
+	}
 }
 
 // compactConfs records the configuration at a new snapshot index and drops

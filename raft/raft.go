@@ -20,6 +20,7 @@ type Raft struct {
 
 	voters   []uint64             // sorted, so iteration never depends on map order
 	learners []uint64             // sorted; they replicate but never vote
+	members  []uint64             // voters and learners, sorted
 	prs      map[uint64]*Progress // leader's view of every peer, self included
 	votes    map[uint64]bool      // votes received in the current (pre-)campaign
 
@@ -76,6 +77,7 @@ func New(cfg Config, state PersistentState) (*Raft, error) {
 		prs:    map[uint64]*Progress{},
 	}
 	r.voters = slices.Compact(r.voters)
+	r.members = r.voters
 	r.snapConf = r.confState()
 	if err := r.restore(state); err != nil {
 		return nil, err
@@ -129,6 +131,7 @@ func (r *Raft) applyConfState(cs ConfState) {
 	}
 	r.voters = slices.Compact(slices.Sorted(slices.Values(cs.Voters)))
 	r.learners = slices.Compact(slices.Sorted(slices.Values(cs.Learners)))
+	r.members = slices.Sorted(slices.Values(append(slices.Clone(r.voters), r.learners...)))
 }
 
 // ID returns this peer's ID.
@@ -303,10 +306,9 @@ func (r *Raft) reset(term uint64) {
 	}
 }
 
-// peers returns voters and learners, in ID order.
-func (r *Raft) peers() []uint64 {
-	return slices.Sorted(slices.Values(append(slices.Clone(r.voters), r.learners...)))
-}
+// peers returns voters and learners, in ID order. The slice is shared:
+// callers must not modify it.
+func (r *Raft) peers() []uint64 { return r.members }
 
 func (r *Raft) resetRandomizedElectionTimeout() {
 	r.randomizedElectionTimeout = r.cfg.ElectionTick + r.cfg.Rand.IntN(r.cfg.ElectionTick)
