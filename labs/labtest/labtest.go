@@ -435,3 +435,37 @@ func (c *Cluster) CheckHistory() {
 		c.t.Fatalf("clients' history of %d operations: porcupine says %s", len(c.History()), res)
 	}
 }
+
+// Churner is what ChurnRound needs of a cluster (Cluster and SnapCluster
+// both have it, each with its own checks on restart).
+type Churner interface {
+	ID(i int) uint64
+	IsUp(id uint64) bool
+	DisconnectServer(i int)
+	ConnectServer(i int)
+	CrashServer(i int)
+	RestartServer(i int)
+	Run(d time.Duration)
+	ElectionTimeout() time.Duration
+}
+
+// ChurnRound does to the servers what one round of MIT's churn tests does:
+// perhaps cut one off, perhaps bring one back (restarting it if it is down),
+// perhaps crash one; then it lets time pass — long enough for a leader to be
+// elected sometimes, not always.
+func ChurnRound(c Churner, rnd *Rand, servers int) {
+	if rnd.IntN(1000) < 200 {
+		c.DisconnectServer(rnd.IntN(servers))
+	}
+	if rnd.IntN(1000) < 500 {
+		i := rnd.IntN(servers)
+		if !c.IsUp(c.ID(i)) {
+			c.RestartServer(i)
+		}
+		c.ConnectServer(i)
+	}
+	if rnd.IntN(1000) < 200 {
+		c.CrashServer(rnd.IntN(servers))
+	}
+	c.Run(c.ElectionTimeout() * 7 / 10 * 5)
+}

@@ -231,21 +231,7 @@ func churn(t *labtest.T, unreliable bool) {
 	rnd := t.Rand()
 	c.StartClients(3)
 	for range 20 {
-		if rnd.IntN(1000) < 200 {
-			c.DisconnectServer(rnd.IntN(servers))
-		}
-		if rnd.IntN(1000) < 500 {
-			i := rnd.IntN(servers)
-			if !c.IsUp(c.ID(i)) {
-				c.RestartServer(i)
-			}
-			c.ConnectServer(i)
-		}
-		if rnd.IntN(1000) < 200 {
-			c.CrashServer(rnd.IntN(servers))
-		}
-		// Long enough for a leader to be elected sometimes, not always.
-		c.Run(c.ElectionTimeout() * 7 / 10 * 5)
+		labtest.ChurnRound(c, rnd, servers)
 	}
 	c.Run(c.ElectionTimeout())
 	c.SetUnreliable(false)

@@ -316,20 +316,7 @@ func TestSnapshotLogSizeBounded(t *testing.T) {
 		rnd := t.Rand()
 		c.StartClients(3)
 		for range 40 {
-			if rnd.IntN(1000) < 200 {
-				c.DisconnectServer(rnd.IntN(servers))
-			}
-			if rnd.IntN(1000) < 500 {
-				i := rnd.IntN(servers)
-				if !c.IsUp(c.ID(i)) {
-					c.RestartServer(i)
-				}
-				c.ConnectServer(i)
-			}
-			if rnd.IntN(1000) < 200 {
-				c.CrashServer(rnd.IntN(servers))
-			}
-			c.Run(c.ElectionTimeout() * 7 / 10 * 5)
+			labtest.ChurnRound(c, rnd, servers)
 		}
 		for i := range servers {
 			if !c.IsUp(c.ID(i)) {
