@@ -32,6 +32,7 @@ type network struct {
 	sent, dropped, delivered int
 	bytes                    int
 	rejectedApps             int
+	snapChunks               int
 	byType                   map[raft.MessageType]int
 }
 
@@ -45,6 +46,10 @@ func (n *network) linkUp(from, to uint64) bool {
 
 // send schedules the delivery of m, perhaps twice, perhaps never.
 func (s *Sim) send(m raft.Message) {
+	if m.Type == raft.MsgSnap {
+		s.streamSnapshot(m)
+		return
+	}
 	n := s.net
 	n.sent++
 	n.byType[m.Type]++
@@ -56,9 +61,6 @@ func (s *Sim) send(m raft.Message) {
 	s.trace.message(s.now, m)
 	if s.rng.Float64() < n.opts.Loss {
 		n.dropped++
-		if m.Type == raft.MsgSnap {
-			s.reportSnapshotFailure(m)
-		}
 		return
 	}
 	copies := 1
@@ -106,3 +108,53 @@ func (s *Sim) reportSnapshotFailure(m raft.Message) {
 		sender.process()
 	})
 }
+
+// streamSnapshot sends a snapshot the way a real transport streams a
+// snapshot file: in chunks of Options.SnapshotChunkBytes, in order, over one
+// connection. Each chunk may be lost or cut off by a partition like any
+// message; then the stream breaks, the receiver throws the partial snapshot
+// away, and the sender learns of the failure (ReportSnapshot). Only when the
+// last chunk arrives does the receiver's core get the MsgSnap.
+func (s *Sim) streamSnapshot(m raft.Message) {
+	n := s.net
+	n.byType[m.Type]++
+	s.trace.message(s.now, m)
+	size := s.opts.SnapshotChunkBytes
+	if size <= 0 {
+		size = 1 << 20
+	}
+	chunks := max(1, (len(m.Snapshot.Data)+size-1)/size)
+	broken := false
+	at := time.Duration(0)
+	for i := range chunks {
+		n.sent++
+		n.bytes += min(size, len(m.Snapshot.Data)-i*size)
+		n.snapChunks++
+		// One connection: chunks arrive in order, each some delay after
+		// the previous one.
+		at += n.opts.MinDelay
+		if span := n.opts.MaxDelay - n.opts.MinDelay; span > 0 {
+			at += time.Duration(s.rng.Int64N(int64(span)/4 + 1))
+		}
+		lost := s.rng.Float64() < n.opts.Loss
+		last := i == chunks-1
+		s.schedule(at, evDeliver, m.To, func() {
+			if broken {
+				return
+			}
+			if lost || !s.net.linkUp(m.From, m.To) || !s.nodes[m.To].up {
+				broken = true
+				n.dropped++
+				s.trace.deliver(s.now, m, true)
+				s.reportSnapshotFailure(m)
+				return
+			}
+			if last {
+				s.deliver(m)
+			}
+		})
+	}
+}
+
+// SnapshotChunks returns how many snapshot chunks were sent.
+func (s *Sim) SnapshotChunks() int { return s.net.snapChunks }

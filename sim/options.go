@@ -30,6 +30,9 @@ type Options struct {
 	// SnapshotBytes makes a node snapshot its state machine and compact its
 	// log once its persisted Raft state exceeds this many bytes (0: never).
 	SnapshotBytes int
+	// SnapshotChunkBytes is the size of the chunks a snapshot is streamed
+	// in (0: 1 MiB).
+	SnapshotChunkBytes int
 	// SendBeforeSync breaks the persistence contract on purpose: nodes send a
 	// Ready's messages before its fsync completes. Only for showing, in lab 3,
 	// what the contract protects against.
@@ -68,10 +71,13 @@ func DefaultOptions(seed uint64) Options {
 		FsyncLatency:  time.Millisecond,
 		TearWrites:    true,
 		SnapshotBytes: 16 << 10,
-		Clients:       3,
-		ClientTimeout: time.Second,
-		ClientDelay:   200 * time.Microsecond,
-		Duration:      10 * time.Second,
+		// The register's snapshots are a few bytes: tiny chunks make every
+		// transfer a real multi-chunk stream.
+		SnapshotChunkBytes: 4,
+		Clients:            3,
+		ClientTimeout:      time.Second,
+		ClientDelay:        200 * time.Microsecond,
+		Duration:           10 * time.Second,
 	}
 }
 
