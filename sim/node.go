@@ -85,6 +85,9 @@ func (n *node) start() error {
 	st2 := r.Status()
 	n.lastRole, n.lastTerm = st2.Role, st2.Term
 	n.s.trace.state(n.s.now, n.id, st2, "start")
+	if len(n.s.net.blocked)+len(n.s.net.disconnected) > 0 {
+		n.s.trace.network(n.s.now, n.s.net, n.s.startedIDs()) // links of a node that just joined
+	}
 	n.scheduleTick()
 	return nil
 }

@@ -196,6 +196,18 @@ func (s *Sim) observe(n *node) {
 	}
 }
 
+// startedIDs returns the nodes that have run at least once (spares that
+// were never added hold no state and are left out of the trace's network).
+func (s *Sim) startedIDs() []uint64 {
+	var ids []uint64
+	for _, id := range s.ids {
+		if s.nodes[id].started {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // Now returns the current virtual time.
 func (s *Sim) Now() time.Duration { return s.now }
 
@@ -304,14 +316,14 @@ func (s *Sim) Net() NetOptions { return s.net.opts }
 // Connect or Heal.
 func (s *Sim) Disconnect(id uint64) {
 	s.net.disconnected[id] = true
-	s.trace.network(s.now, s.net, s.ids)
+	s.trace.network(s.now, s.net, s.startedIDs())
 }
 
 // Connect undoes Disconnect (links blocked by Partition or BlockLink stay
 // blocked).
 func (s *Sim) Connect(id uint64) {
 	delete(s.net.disconnected, id)
-	s.trace.network(s.now, s.net, s.ids)
+	s.trace.network(s.now, s.net, s.startedIDs())
 }
 
 // IsConnected reports whether node id is not disconnected.
@@ -335,20 +347,20 @@ func (s *Sim) Partition(groups ...[]uint64) {
 			}
 		}
 	}
-	s.trace.network(s.now, s.net, s.ids)
+	s.trace.network(s.now, s.net, s.startedIDs())
 }
 
 // BlockLink drops every message from one node to another (one direction).
 func (s *Sim) BlockLink(from, to uint64) {
 	s.net.blocked[[2]uint64{from, to}] = true
-	s.trace.network(s.now, s.net, s.ids)
+	s.trace.network(s.now, s.net, s.startedIDs())
 }
 
 // Heal reconnects every node and every link.
 func (s *Sim) Heal() {
 	clear(s.net.disconnected)
 	clear(s.net.blocked)
-	s.trace.network(s.now, s.net, s.ids)
+	s.trace.network(s.now, s.net, s.startedIDs())
 }
 
 // MessageStats reports messages sent (including dropped ones), their encoded
