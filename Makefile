@@ -11,7 +11,7 @@
 GO       ?= go
 BIN      := bin/minikv
 # Packages whose code starts goroutines: they run under the race detector.
-RACE_PKGS := ./cmd/...
+RACE_PKGS := ./cmd/... ./storage/...
 
 .PHONY: all build test lint unit race exercise-check sim soak bench run clean
 
