@@ -216,3 +216,56 @@ func DecodeMessage(b []byte) (Message, error) {
 	}
 	return m, nil
 }
+
+// AppendReadyRecord appends the binary form of what one Ready asks to
+// persist: a flag and the hard state if it changed, then the entries (which
+// replace the log from their first index on). The simulator's disk and the
+// real WAL both store it.
+func AppendReadyRecord(b []byte, hs HardState, ents []Entry) []byte {
+	if hs.IsEmpty() {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = AppendHardState(b, hs)
+	}
+	b = binary.AppendUvarint(b, uint64(len(ents)))
+	for _, e := range ents {
+		b = AppendEntry(b, e)
+	}
+	return b
+}
+
+// DecodeReadyRecord reads what AppendReadyRecord wrote from the front of b
+// and returns the rest. hasHS tells whether a hard state was recorded; the
+// entries must have consecutive indices. Entry data aliases b.
+func DecodeReadyRecord(b []byte) (hs HardState, hasHS bool, ents []Entry, rest []byte, err error) {
+	d := decoder{b: b}
+	switch d.byte() {
+	case 0:
+	case 1:
+		hasHS = true
+		hs = HardState{Term: d.uvarint(), Vote: d.uvarint(), Commit: d.uvarint()}
+	default:
+		if d.err == nil {
+			d.err = errNonCanonical
+		}
+	}
+	n := d.uvarint()
+	if d.err == nil && n > uint64(len(d.b)) { // every entry takes at least one byte
+		d.err = fmt.Errorf("%d entries in %d bytes", n, len(d.b))
+	}
+	if d.err == nil && n > 0 {
+		ents = make([]Entry, 0, n)
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		e := d.entry()
+		if d.err == nil && i > 0 && e.Index != ents[i-1].Index+1 {
+			d.err = fmt.Errorf("entry index %d follows %d", e.Index, ents[i-1].Index)
+		}
+		ents = append(ents, e)
+	}
+	if d.err != nil {
+		return HardState{}, false, nil, b, fmt.Errorf("raft: decode ready record: %w", d.err)
+	}
+	return hs, hasHS, ents, d.b, nil
+}

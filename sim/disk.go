@@ -85,18 +85,7 @@ const (
 
 // encodeRecord is the payload persisted for one Ready.
 func encodeRecord(hs raft.HardState, ents []raft.Entry) []byte {
-	b := []byte{recReady}
-	if hs.IsEmpty() {
-		b = append(b, 0)
-	} else {
-		b = append(b, 1)
-		b = raft.AppendHardState(b, hs)
-	}
-	b = binary.AppendUvarint(b, uint64(len(ents)))
-	for _, e := range ents {
-		b = raft.AppendEntry(b, e)
-	}
-	return b
+	return raft.AppendReadyRecord([]byte{recReady}, hs, ents)
 }
 
 func encodeSnapshotRecord(snap raft.Snapshot) []byte {
@@ -141,34 +130,19 @@ func loadState(recs [][]byte) (raft.PersistentState, raft.Snapshot, error) {
 			st.Snapshot, st.Entries = meta, nil
 			continue
 		}
-		flag := b[1]
-		b = b[2:]
-		if flag == 1 {
-			hs, rest, err := raft.DecodeHardState(b)
-			if err != nil {
-				return st, snap, err
-			}
-			st.HardState, b = hs, rest
+		hs, hasHS, ents, _, err := raft.DecodeReadyRecord(b[1:])
+		if err != nil {
+			return st, snap, err
 		}
-		n, k := binary.Uvarint(b)
-		if k <= 0 {
-			return st, snap, errors.New("sim: bad entry count")
+		if hasHS {
+			st.HardState = hs
 		}
-		b = b[k:]
-		for i := uint64(0); i < n; i++ {
-			e, rest, err := raft.DecodeEntry(b)
-			if err != nil {
-				return st, snap, err
+		if len(ents) > 0 {
+			first := st.Snapshot.Index + 1
+			if e := ents[0]; e.Index < first || e.Index > first+uint64(len(st.Entries)) {
+				return st, snap, errors.New("sim: record leaves a gap in the log")
 			}
-			b = rest
-			if i == 0 {
-				first := st.Snapshot.Index + 1
-				if e.Index < first || e.Index > first+uint64(len(st.Entries)) {
-					return st, snap, errors.New("sim: record leaves a gap in the log")
-				}
-				st.Entries = st.Entries[:e.Index-first]
-			}
-			st.Entries = append(st.Entries, e)
+			st.Entries = append(st.Entries[:ents[0].Index-first], ents...)
 		}
 	}
 	// A hard state's commit index may run ahead of a log whose tail was lost

@@ -469,3 +469,14 @@ func ChurnRound(c Churner, rnd *Rand, servers int) {
 	}
 	c.Run(c.ElectionTimeout() * 7 / 10 * 5)
 }
+
+// HealAll ends churn: every server that is down restarts, and every server
+// is reconnected.
+func HealAll(c Churner, servers int) {
+	for i := range servers {
+		if !c.IsUp(c.ID(i)) {
+			c.RestartServer(i)
+		}
+		c.ConnectServer(i)
+	}
+}

@@ -235,12 +235,7 @@ func churn(t *labtest.T, unreliable bool) {
 	}
 	c.Run(c.ElectionTimeout())
 	c.SetUnreliable(false)
-	for i := range servers {
-		if !c.IsUp(c.ID(i)) {
-			c.RestartServer(i)
-		}
-		c.ConnectServer(i)
-	}
+	labtest.HealAll(c, servers)
 	c.Run(2 * time.Second)
 	c.StopClients()
 	c.Run(2 * time.Second)

@@ -318,12 +318,7 @@ func TestSnapshotLogSizeBounded(t *testing.T) {
 		for range 40 {
 			labtest.ChurnRound(c, rnd, servers)
 		}
-		for i := range servers {
-			if !c.IsUp(c.ID(i)) {
-				c.RestartServer(i)
-			}
-			c.ConnectServer(i)
-		}
+		labtest.HealAll(c, servers)
 		c.Run(2 * time.Second)
 		c.StopClients()
 		c.Run(2 * time.Second)

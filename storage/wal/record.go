@@ -141,17 +141,7 @@ type record struct {
 }
 
 func encodeEntries(b []byte, hs raft.HardState, ents []raft.Entry) []byte {
-	if hs.IsEmpty() {
-		b = append(b, 0)
-	} else {
-		b = append(b, 1)
-		b = raft.AppendHardState(b, hs)
-	}
-	b = binary.AppendUvarint(b, uint64(len(ents)))
-	for _, e := range ents {
-		b = raft.AppendEntry(b, e)
-	}
-	return b
+	return raft.AppendReadyRecord(b, hs, ents)
 }
 
 var errTrailing = errors.New("trailing bytes after the record's content")
@@ -170,40 +160,7 @@ func decodeRecord(typ byte, p []byte) (record, error) {
 		if len(p) == 0 {
 			return r, errors.New("empty entries record")
 		}
-		switch p[0] {
-		case 0:
-			p = p[1:]
-		case 1:
-			r.hasHS = true
-			r.hs, p, err = raft.DecodeHardState(p[1:])
-			if err != nil {
-				return r, err
-			}
-		default:
-			return r, fmt.Errorf("bad hard-state flag %d", p[0])
-		}
-		n, k := binary.Uvarint(p)
-		if k <= 0 {
-			return r, errors.New("bad entry count")
-		}
-		p = p[k:]
-		if n > uint64(len(p)) { // every entry takes at least 4 bytes
-			return r, fmt.Errorf("%d entries in %d bytes", n, len(p))
-		}
-		if n > 0 {
-			r.entries = make([]raft.Entry, 0, n)
-		}
-		for i := uint64(0); i < n; i++ {
-			var e raft.Entry
-			e, p, err = raft.DecodeEntry(p)
-			if err != nil {
-				return r, err
-			}
-			if i > 0 && e.Index != r.entries[i-1].Index+1 {
-				return r, fmt.Errorf("entry index %d follows %d", e.Index, r.entries[i-1].Index)
-			}
-			r.entries = append(r.entries, e)
-		}
+		r.hs, r.hasHS, r.entries, p, err = raft.DecodeReadyRecord(p)
 	default:
 		return r, fmt.Errorf("unknown record type %d", typ)
 	}
