@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 )
 
@@ -308,4 +309,19 @@ func (it *treeIter) Close() error {
 	}
 	it.closed, it.stack, it.cur = true, nil, nil
 	return nil
+}
+
+// NewMemoryFrom returns a memory engine that starts with the content of s, a
+// snapshot of another memory engine, in O(1): the two share the immutable
+// tree. The simulator uses it to roll a modelled disk back to the state it
+// had synced when a crash strikes.
+func NewMemoryFrom(s Snapshot) (*Memory, error) {
+	ms, ok := s.(*memSnapshot)
+	if !ok {
+		return nil, fmt.Errorf("storage: NewMemoryFrom needs a memory engine's snapshot, got %T", s)
+	}
+	if ms.closed {
+		return nil, ErrClosed
+	}
+	return &Memory{root: ms.root}, nil
 }

@@ -50,3 +50,31 @@ func TestOpenBoltTwiceFails(t *testing.T) {
 	_, err = Open(KindBolt, dir, Options{})
 	require.Error(t, err)
 }
+
+func TestNewMemoryFromSharesASnapshot(t *testing.T) {
+	m := NewMemory()
+	b := NewBatch()
+	b.Put([]byte("a"), []byte("1"))
+	require.NoError(t, m.Apply(b, false))
+	snap, err := m.Snapshot()
+	require.NoError(t, err)
+	b.Reset()
+	b.Put([]byte("a"), []byte("2"))
+	require.NoError(t, m.Apply(b, false))
+
+	// The copy starts at the snapshot's state, and the two evolve apart.
+	c, err := NewMemoryFrom(snap)
+	require.NoError(t, err)
+	v, err := c.Get([]byte("a"))
+	require.NoError(t, err)
+	require.Equal(t, "1", string(v))
+	b.Reset()
+	b.Put([]byte("b"), []byte("3"))
+	require.NoError(t, c.Apply(b, false))
+	_, err = m.Get([]byte("b"))
+	require.ErrorIs(t, err, ErrNotFound)
+
+	require.NoError(t, snap.Close())
+	_, err = NewMemoryFrom(snap)
+	require.ErrorIs(t, err, ErrClosed)
+}

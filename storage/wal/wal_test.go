@@ -410,3 +410,123 @@ func TestTornLastSegmentEveryOffset(t *testing.T) {
 		require.NoError(t, w.Close())
 	}
 }
+
+// frameBounds returns the offset of every record in a segment file's bytes,
+// followed by the file's length.
+func frameBounds(t *testing.T, b []byte) []int64 {
+	t.Helper()
+	bounds := []int64{0}
+	for off := 0; off < len(b); {
+		_, _, size, ferr := readFrame(b[off:])
+		require.Equal(t, frameOK, ferr, "at %d", off)
+		off += size
+		bounds = append(bounds, int64(off))
+	}
+	return bounds
+}
+
+// TestDamageBeforeIntactRecordsInLastSegment is the rule that tells a torn
+// write from corruption, in the one segment where a torn write can happen:
+// the last. A crash only damages the end of what was written, so a damaged
+// record with an intact, checksummed record after it was once whole and
+// written before data that reached the disk: most likely synced and
+// promised, and now gone bad. Open must refuse it, naming the file and the
+// damaged record, and leave the file as it was, rather than truncate the
+// damaged record and the intact ones after it. The same damage in the final
+// record is a torn tail and is dropped.
+func TestDamageBeforeIntactRecordsInLastSegment(t *testing.T) {
+	src := t.TempDir()
+	opts := Options{SegmentBytes: 400}
+	w, _ := open(t, src, opts)
+	all := mkEnts(1, 40, 3)
+	for i := range all {
+		require.NoError(t, w.Save(raft.HardState{Term: 3, Vote: 1, Commit: uint64(i)}, all[i:i+1], i%4 == 0))
+	}
+	segs := w.Segments()
+	require.NoError(t, w.Close())
+	require.Greater(t, len(segs), 2)
+	files := map[string][]byte{}
+	for _, s := range segs {
+		b, err := os.ReadFile(filepath.Join(src, s))
+		require.NoError(t, err)
+		files[s] = b
+	}
+	lastName := segs[len(segs)-1]
+	last := files[lastName]
+	bounds := frameBounds(t, last)
+	nrec := len(bounds) - 1
+	require.GreaterOrEqual(t, nrec, 4, "the last segment needs records to damage")
+
+	// try writes the WAL with the last segment replaced by seg and opens it.
+	try := func(seg []byte) (string, raft.PersistentState, error) {
+		dir := t.TempDir()
+		for name, b := range files {
+			if name == lastName {
+				b = seg
+			}
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o640))
+		}
+		w, st, err := Open(dir, opts)
+		if err == nil {
+			require.NoError(t, w.Close())
+		}
+		return filepath.Join(dir, lastName), st, err
+	}
+	damages := []struct {
+		name   string
+		damage func(b []byte, start, end int64)
+	}{
+		{"flip header byte", func(b []byte, start, _ int64) { b[start+2] ^= 0x10 }},
+		{"flip payload byte", func(b []byte, _, end int64) { b[end-1] ^= 0x10 }},
+		{"zeroed record", func(b []byte, start, end int64) { clear(b[start:end]) }},
+	}
+	for _, d := range damages {
+		t.Run(d.name, func(t *testing.T) {
+			for rec := 0; rec < nrec; rec++ {
+				start, end := bounds[rec], bounds[rec+1]
+				bad := slices.Clone(last)
+				d.damage(bad, start, end)
+				path, st, err := try(bad)
+				if rec == nrec-1 {
+					// Nothing intact after it: a torn tail, dropped and cut off.
+					require.NoError(t, err, "damaged final record")
+					require.Equal(t, all[:len(st.Entries)], st.Entries)
+					require.Equal(t, uint64(len(all)-1), uint64(len(st.Entries)), "only the final record is lost")
+					fi, err := os.Stat(path)
+					require.NoError(t, err)
+					require.Equal(t, start, fi.Size(), "the torn tail is truncated")
+					continue
+				}
+				if err == nil {
+					after, rerr := os.ReadFile(path)
+					require.NoError(t, rerr)
+					t.Fatalf("record %d of %d in the last segment damaged, intact records after it: Open accepted it, "+
+						"recovered %d of %d entries and cut the segment from %d to %d bytes",
+						rec, nrec, len(st.Entries), len(all), len(bad), len(after))
+				}
+				var ce *CorruptError
+				require.True(t, errors.As(err, &ce), "record %d of %d: got %v", rec, nrec, err)
+				require.Equal(t, path, ce.File)
+				require.Equal(t, start, ce.Offset, "record %d", rec)
+				require.Contains(t, ce.Reason, "followed by an intact record")
+				after, rerr := os.ReadFile(path)
+				require.NoError(t, rerr)
+				require.Equal(t, bad, after, "a refused Open must not truncate or rewrite the segment")
+			}
+		})
+	}
+	// A crash after the damage adds a torn record at the end: the intact
+	// records between the damage and the torn tail still prove corruption.
+	t.Run("damage, intact, then torn", func(t *testing.T) {
+		bad := slices.Clone(last[:bounds[nrec]-5])
+		bad[bounds[1]+headerSize] ^= 0x01
+		_, st, err := try(bad)
+		if err == nil {
+			t.Fatalf("record 1 damaged, intact records, then a torn one: Open accepted it and recovered %d of %d entries",
+				len(st.Entries), len(all))
+		}
+		var ce *CorruptError
+		require.True(t, errors.As(err, &ce), "got %v", err)
+		require.Equal(t, bounds[1], ce.Offset)
+	})
+}
