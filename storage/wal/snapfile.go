@@ -24,10 +24,14 @@ var ErrNoSnapshot = errors.New("wal: no snapshot")
 // bytes, little endian).
 //
 // The order that makes a snapshot durable: write the stream to a temp file,
-// fsync it, rename it into place, fsync the directory — only then record it
-// in the WAL (WAL.SaveSnapshot) and compact the log (WAL.Compact). A crash
-// at any point leaves either the old snapshot or the new one, never half a
-// file under a .snap name; a leftover temp file is ignored and removed.
+// fsync it, rename it into place, fsync the directory (Commit) — only then
+// record it in the WAL (WAL.SaveSnapshot), compact the log (WAL.Compact) and
+// remove the older snapshot files (Prune). A crash at any point leaves the
+// snapshot the WAL names on disk, never half a file under a .snap name; a
+// leftover temp file is ignored and removed.
+//
+// Commit must not remove the older files itself: until the WAL records the
+// new snapshot, recovery starts from the old one, and a peer may be sent it.
 type SnapshotFiles struct {
 	dir string
 }
@@ -102,9 +106,9 @@ func (w *SnapshotWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// Commit fsyncs the file, renames it to its final name, fsyncs the
-// directory and removes older snapshots. When it returns nil the snapshot
-// survives any crash.
+// Commit fsyncs the file, renames it to its final name and fsyncs the
+// directory. When it returns nil the snapshot survives any crash. Older
+// snapshots stay until Prune.
 func (w *SnapshotWriter) Commit() error {
 	if w.done {
 		return errors.New("wal: snapshot writer already finished")
@@ -129,10 +133,7 @@ func (w *SnapshotWriter) Commit() error {
 		os.Remove(tmp)
 		return fmt.Errorf("wal: commit snapshot %s: %w", final, err)
 	}
-	if err := syncDir(w.sf.dir); err != nil {
-		return err
-	}
-	return w.sf.removeOlderThan(w.index)
+	return syncDir(w.sf.dir)
 }
 
 // Abort throws the snapshot away.
@@ -165,7 +166,9 @@ func (sf *SnapshotFiles) list() ([]snapFile, error) {
 	return out, nil
 }
 
-func (sf *SnapshotFiles) removeOlderThan(index uint64) error {
+// Prune removes the snapshots older than index: call it once the WAL
+// records the snapshot at index.
+func (sf *SnapshotFiles) Prune(index uint64) error {
 	files, err := sf.list()
 	if err != nil {
 		return err
@@ -197,10 +200,25 @@ func (sf *SnapshotFiles) Latest() (index, term uint64, r io.ReadCloser, err erro
 		return 0, 0, nil, ErrNoSnapshot
 	}
 	last := files[len(files)-1]
-	path := filepath.Join(sf.dir, last.name)
-	f, err := os.Open(path)
+	r, _, err = sf.openFile(last.name)
 	if err != nil {
 		return 0, 0, nil, err
+	}
+	return last.index, last.term, r, nil
+}
+
+// Open opens the snapshot at index (whose term is term) for reading, and
+// returns the size of its stream. Like Latest's, the reader checks the
+// checksum at the end.
+func (sf *SnapshotFiles) Open(index, term uint64) (io.ReadCloser, int64, error) {
+	return sf.openFile(snapName(index, term))
+}
+
+func (sf *SnapshotFiles) openFile(name string) (io.ReadCloser, int64, error) {
+	path := filepath.Join(sf.dir, name)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
 	}
 	fi, err := f.Stat()
 	if err == nil && fi.Size() < 4 {
@@ -208,10 +226,11 @@ func (sf *SnapshotFiles) Latest() (index, term uint64, r io.ReadCloser, err erro
 	}
 	if err != nil {
 		f.Close()
-		return 0, 0, nil, err
+		return nil, 0, err
 	}
-	return last.index, last.term, &snapReader{f: f, path: path,
-		r: bufio.NewReaderSize(io.LimitReader(f, fi.Size()-4), 256<<10), crc: crc32.New(castagnoli)}, nil
+	size := fi.Size() - 4
+	return &snapReader{f: f, path: path,
+		r: bufio.NewReaderSize(io.LimitReader(f, size), 256<<10), crc: crc32.New(castagnoli)}, size, nil
 }
 
 type snapReader struct {
