@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 
@@ -20,8 +19,9 @@ type checker struct {
 	entries   map[[2]uint64]logRec // {index, term} → what that entry is
 	committed []logRec             // committed[i-1] = the entry committed at i
 	checked   map[uint64]uint64    // node → commit index already checked
-	states    []registerState      // states[i-1] = the register after applying index i
-	values    []uint64             // values[i-1] = the value appended at index i, or 0
+	digests   map[uint64]uint64    // index → digest of the state after applying it
+	ops       []opID               // ops[i-1] = the client command applied at index i, if any
+	applied   map[opID]bool        // every client command ever applied
 	maxDisk   int                  // largest persisted state seen, in bytes
 }
 
@@ -32,7 +32,10 @@ type logRec struct {
 }
 
 func newChecker() *checker {
-	return &checker{leaders: map[uint64]uint64{}, entries: map[[2]uint64]logRec{}, checked: map[uint64]uint64{}}
+	return &checker{
+		leaders: map[uint64]uint64{}, entries: map[[2]uint64]logRec{}, checked: map[uint64]uint64{},
+		digests: map[uint64]uint64{}, applied: map[opID]bool{},
+	}
 }
 
 func entryHash(e raft.Entry) uint64 {
@@ -96,41 +99,23 @@ func (s *Sim) checkApply(n *node, e raft.Entry) error {
 	if rec := c.committed[e.Index-1]; rec.term != e.Term || rec.hash != entryHash(e) {
 		return fmt.Errorf("state machine safety: node %d applied a different entry at index %d (term %d, committed term %d)", n.id, e.Index, e.Term, rec.term)
 	}
-	for uint64(len(c.values)) < e.Index {
-		c.values = append(c.values, 0)
+	for uint64(len(c.ops)) < e.Index {
+		c.ops = append(c.ops, opID{})
 	}
-	if v, ok := appendedValue(e); ok {
-		c.values[e.Index-1] = v
+	if id, ok := s.work.commandID(e); ok {
+		c.ops[e.Index-1] = id
+		c.applied[id] = true
 	}
 	return nil
 }
 
-// appendedValue returns the value an entry appends to the register, if any.
-func appendedValue(e raft.Entry) (uint64, bool) {
-	if e.Type != raft.EntryNormal || len(e.Data) == 0 || e.Data[0] != opAppend {
-		return 0, false
+// opAt returns the client command applied at index (zero if none, or none
+// yet).
+func (c *checker) opAt(index uint64) opID {
+	if index == 0 || index > uint64(len(c.ops)) {
+		return opID{}
 	}
-	v, _ := binary.Uvarint(e.Data[1:])
-	return v, true
-}
-
-// committedValues returns the values a node's history holds up to its commit
-// index: those its snapshot covers (recorded when they were applied) and
-// those in its log.
-func (s *Sim) committedValues(n *node) map[uint64]bool {
-	st := n.raft.Status()
-	vals := map[uint64]bool{}
-	for i := uint64(1); i < st.FirstIndex && i <= uint64(len(s.check.values)); i++ {
-		vals[s.check.values[i-1]] = true
-	}
-	if st.Commit >= st.FirstIndex {
-		for _, e := range n.raft.Entries(st.FirstIndex, st.Commit+1) {
-			if v, ok := appendedValue(e); ok {
-				vals[v] = true
-			}
-		}
-	}
-	return vals
+	return c.ops[index-1]
 }
 
 // checkLeader checks Election Safety and Leader Completeness for a node that
@@ -150,27 +135,32 @@ func (s *Sim) checkLeader(n *node, term uint64) error {
 	return nil
 }
 
-// recordState remembers the register's state after index was applied, and
-// checks it against what every other node reached there.
-func (s *Sim) recordState(index uint64, st registerState) {
-	c := s.check
-	switch {
-	case index <= uint64(len(c.states)):
-		if c.states[index-1] != st {
-			s.fail(fmt.Errorf("state machine safety: at index %d a node reached state %+v, another %+v", index, st, c.states[index-1]))
-		}
-	case index == uint64(len(c.states))+1:
-		c.states = append(c.states, st)
+// recordState remembers the digest of the state a node reached after
+// applying up to index, and checks it against what every other node reached
+// there.
+func (s *Sim) recordState(n *node, index uint64) error {
+	d, err := n.sm.digest()
+	if err != nil {
+		return fmt.Errorf("node %d: state digest: %w", n.id, err)
 	}
+	if old, ok := s.check.digests[index]; ok && old != d {
+		return fmt.Errorf("state machine safety: at index %d node %d reached state %016x, another node %016x", index, n.id, d, old)
+	}
+	s.check.digests[index] = d
+	return nil
 }
 
-// checkSnapshot checks that a snapshot a node restores equals the state every
-// node reached by applying the log up to its index.
-func (s *Sim) checkSnapshot(n *node, index uint64, st registerState) error {
-	c := s.check
-	if index <= uint64(len(c.states)) && c.states[index-1] != st {
-		return fmt.Errorf("snapshot: node %d restored a snapshot at %d with state %+v, but applying the log gives %+v", n.id, index, st, c.states[index-1])
+// checkSnapshot checks that the state a node restored from a snapshot equals
+// the state nodes reached by applying the log up to its index.
+func (s *Sim) checkSnapshot(n *node, index uint64) error {
+	d, err := n.sm.digest()
+	if err != nil {
+		return fmt.Errorf("node %d: state digest: %w", n.id, err)
 	}
+	if old, ok := s.check.digests[index]; ok && old != d {
+		return fmt.Errorf("snapshot: node %d restored a snapshot at %d with state %016x, but applying the log gives %016x", n.id, index, d, old)
+	}
+	s.check.digests[index] = d
 	return nil
 }
 

@@ -19,7 +19,10 @@ type node struct {
 	gen  uint64 // incarnation: bumped at every crash so stale events are skipped
 	raft *raft.Raft
 	disk disk
-	sm   *register
+	sm   stateMachine
+	// engine is the durable KV engine, when the simulation models one: it
+	// outlives crashes (keeping what it had synced), as a real data dir does.
+	engine *simEngine
 
 	// Inputs that arrived while a Ready was being persisted wait here: the
 	// core must not be stepped between Ready and Advance.
@@ -38,10 +41,10 @@ type node struct {
 	applied   uint64
 
 	// waiters are client operations proposed on this node, by log index.
-	waiters map[uint64][]*pendingOp
+	waiters map[uint64][]waiter
 	// reads wait for their ReadState (by request context), then in
 	// readsReady for the state machine to reach the read index.
-	reads      map[string]*pendingOp
+	reads      map[string]waiter
 	readsReady []readyRead
 	// started is set once the node ran: the heal phase restarts only nodes
 	// that were running before.
@@ -50,11 +53,11 @@ type node struct {
 
 type readyRead struct {
 	index uint64
-	op    *pendingOp
+	w     waiter
 }
 
 func (s *Sim) newNode(id uint64) *node {
-	return &node{s: s, id: id, tickEvery: s.opts.TickInterval, waiters: map[uint64][]*pendingOp{}, reads: map[string]*pendingOp{}}
+	return &node{s: s, id: id, tickEvery: s.opts.TickInterval, waiters: map[uint64][]waiter{}, reads: map[string]waiter{}}
 }
 
 // start boots the node from whatever its disk holds.
@@ -73,12 +76,22 @@ func (n *node) start() error {
 	}
 	n.raft, n.up, n.syncing, n.started = r, true, false, true
 	n.inbox, n.ticks = nil, 0
-	n.sm = newRegister()
-	n.applied = 0
+	if n.sm, err = n.s.work.openStateMachine(n); err != nil {
+		return err
+	}
+	n.applied = n.sm.applied()
 	n.snap = snap
-	if !snap.IsEmpty() {
+	switch {
+	case !snap.IsEmpty() && snap.Meta.Index > n.applied:
 		// Restart from the snapshot, then apply what the log holds after it.
 		if err := n.restoreSnapshot(snap); err != nil {
+			return err
+		}
+	case n.applied > 0:
+		// A durable engine kept its state: it must be the state every node
+		// reached at that index. Raft will hand over committed entries from
+		// its snapshot on; those the engine already holds are skipped.
+		if err := n.s.recordState(n, n.applied); err != nil {
 			return err
 		}
 	}
@@ -96,6 +109,9 @@ func (n *node) scheduleTick() {
 	n.s.scheduleNode(n.tickEvery, evTick, n, func() {
 		n.ticks++
 		n.process()
+		if t, ok := n.s.work.(interface{ onTick(*node) }); ok && n.up {
+			t.onTick(n)
+		}
 		n.scheduleTick()
 	})
 }
@@ -109,6 +125,7 @@ func (n *node) crash() {
 	n.up = false
 	n.gen++
 	n.disk.crash(n.s.rng, n.s.opts.TearWrites)
+	n.sm.crash()
 	n.raft, n.sm = nil, nil
 	n.inbox, n.ticks, n.syncing = nil, 0, false
 	clear(n.waiters)
@@ -220,16 +237,14 @@ func (n *node) finishReady(rd raft.Ready) {
 		}
 		n.s.stats.Installs++
 	}
-	for _, e := range rd.CommittedEntries {
-		if err := n.apply(e); err != nil {
-			n.s.fail(err)
-			return
-		}
+	if err := n.apply(rd.CommittedEntries); err != nil {
+		n.s.fail(err)
+		return
 	}
 	for _, rs := range rd.ReadStates {
-		if op := n.reads[string(rs.RequestCtx)]; op != nil {
+		if w, ok := n.reads[string(rs.RequestCtx)]; ok {
 			delete(n.reads, string(rs.RequestCtx))
-			n.readsReady = append(n.readsReady, readyRead{index: rs.Index, op: op})
+			n.readsReady = append(n.readsReady, readyRead{index: rs.Index, w: w})
 		}
 	}
 	n.serveReads()
@@ -243,7 +258,7 @@ func (n *node) serveReads() {
 	keep := n.readsReady[:0]
 	for _, rr := range n.readsReady {
 		if rr.index <= n.applied {
-			n.s.serveRead(rr.op, n.sm.state)
+			n.s.serveRead(rr.w, n.sm)
 		} else {
 			keep = append(keep, rr)
 		}
@@ -256,7 +271,10 @@ func (n *node) restoreSnapshot(snap raft.Snapshot) error {
 	if err := n.sm.restore(snap.Data); err != nil {
 		return fmt.Errorf("node %d: %w", n.id, err)
 	}
-	if err := n.s.checkSnapshot(n, snap.Meta.Index, n.sm.state); err != nil {
+	if got := n.sm.applied(); got != snap.Meta.Index {
+		return fmt.Errorf("node %d: snapshot at index %d restored a state machine at index %d", n.id, snap.Meta.Index, got)
+	}
+	if err := n.s.checkSnapshot(n, snap.Meta.Index); err != nil {
 		return err
 	}
 	n.applied = snap.Meta.Index
@@ -277,7 +295,9 @@ func (n *node) maybeCompact() {
 	st := n.raft.Status()
 	// Only the log counts: a state machine larger than the limit must not
 	// make every Ready rewrite the disk.
-	if limit <= 0 || len(n.disk.data)-n.disk.snapBytes < limit || st.Applied < st.FirstIndex {
+	// (A durable engine may be ahead of the core after a restart: wait
+	// until the core has caught up, so that data and index agree.)
+	if limit <= 0 || len(n.disk.data)-n.disk.snapBytes < limit || st.Applied < st.FirstIndex || st.Applied != n.applied {
 		return
 	}
 	meta, err := n.raft.SnapshotMeta(st.Applied)
@@ -285,7 +305,12 @@ func (n *node) maybeCompact() {
 		n.s.fail(fmt.Errorf("node %d: %w", n.id, err))
 		return
 	}
-	snap := raft.Snapshot{Meta: meta, Data: n.sm.snapshot()}
+	data, err := n.sm.snapshot()
+	if err != nil {
+		n.s.fail(fmt.Errorf("node %d: %w", n.id, err))
+		return
+	}
+	snap := raft.Snapshot{Meta: meta, Data: data}
 	disk, _, err := loadState(n.disk.recover())
 	if err != nil {
 		n.s.fail(fmt.Errorf("node %d: %w", n.id, err))
@@ -305,24 +330,38 @@ func (n *node) maybeCompact() {
 	n.s.stats.Snapshots++
 }
 
-// apply hands one committed entry to the state machine and answers the client
-// waiting for it, if any.
-func (n *node) apply(e raft.Entry) error {
-	if e.Index != n.applied+1 {
-		return fmt.Errorf("state machine safety: node %d applied index %d after %d (gap or reorder)", n.id, e.Index, n.applied)
+// apply hands committed entries to the state machine, in one batch as a
+// real node does, and answers the clients waiting for them.
+func (n *node) apply(entries []raft.Entry) error {
+	var batch []raft.Entry
+	for _, e := range entries {
+		if e.Index <= n.applied {
+			continue // a durable engine already holds it
+		}
+		if e.Index != n.applied+1 {
+			return fmt.Errorf("state machine safety: node %d applied index %d after %d (gap or reorder)", n.id, e.Index, n.applied)
+		}
+		n.applied = e.Index
+		if err := n.s.checkApply(n, e); err != nil {
+			return err
+		}
+		batch = append(batch, e)
 	}
-	n.applied = e.Index
-	if err := n.s.checkApply(n, e); err != nil {
+	if len(batch) == 0 {
+		return nil
+	}
+	results, err := n.sm.apply(batch)
+	if err != nil {
+		return fmt.Errorf("node %d: apply: %w", n.id, err)
+	}
+	if err := n.s.recordState(n, n.applied); err != nil {
 		return err
 	}
-	var res registerResult
-	if e.Type == raft.EntryNormal {
-		res = n.sm.apply(e.Data)
+	for i, e := range batch {
+		for _, w := range n.waiters[e.Index] {
+			n.s.resolve(w, e, results[i])
+		}
+		delete(n.waiters, e.Index)
 	}
-	n.s.recordState(e.Index, n.sm.state)
-	for _, w := range n.waiters[e.Index] {
-		n.s.resolve(w, e, res)
-	}
-	delete(n.waiters, e.Index)
 	return nil
 }

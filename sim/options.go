@@ -38,6 +38,15 @@ type Options struct {
 	// what the contract protects against.
 	SendBeforeSync bool
 
+	// Workload is the state machine nodes replicate and clients drive
+	// (default: kv).
+	Workload Workload
+	// Engine is the storage engine the kv state machine runs on: "memory"
+	// (volatile: a restarted node rebuilds its state from its Raft snapshot
+	// and log) or "durable" (a modelled on-disk engine that keeps, through a
+	// crash, what it synced plus a prefix of what it had not).
+	Engine string
+
 	// Clients is the number of simulated clients Run starts.
 	Clients int
 	// ClientTimeout is how long a client waits for an operation before it
@@ -59,9 +68,11 @@ type Options struct {
 // DefaultOptions returns the settings `minikv sim` and the labs start from.
 func DefaultOptions(seed uint64) Options {
 	return Options{
-		Seed:   seed,
-		Nodes:  5,
-		Spares: 3,
+		Seed:     seed,
+		Nodes:    5,
+		Workload: WorkloadKV,
+		Engine:   EngineMemory,
+		Spares:   3,
 		Raft: raft.Config{
 			ElectionTick: 15, HeartbeatTick: 3,
 			PreVote: true, CheckQuorum: true, MaxInflightMsgs: 64,
@@ -71,14 +82,30 @@ func DefaultOptions(seed uint64) Options {
 		FsyncLatency:  time.Millisecond,
 		TearWrites:    true,
 		SnapshotBytes: 16 << 10,
-		// The register's snapshots are a few bytes: tiny chunks make every
-		// transfer a real multi-chunk stream.
-		SnapshotChunkBytes: 4,
+		// The kv store's snapshots are a few KiB: small chunks make every
+		// transfer a real multi-chunk stream. (The labs' register, whose
+		// snapshots are a few bytes, uses 4.)
+		SnapshotChunkBytes: 256,
 		Clients:            3,
 		ClientTimeout:      time.Second,
 		ClientDelay:        200 * time.Microsecond,
 		Duration:           10 * time.Second,
 	}
+}
+
+// Engines the kv workload can run on.
+const (
+	EngineMemory  = "memory"
+	EngineDurable = "durable"
+)
+
+// ParseEngine reads an engine name.
+func ParseEngine(s string) (string, error) {
+	switch s {
+	case EngineMemory, EngineDurable:
+		return s, nil
+	}
+	return "", fmt.Errorf("unknown engine %q (known: memory, durable)", s)
 }
 
 // Faults is a set of fault kinds the nemesis may inject.
@@ -155,4 +182,24 @@ func (fs Faults) String() string {
 		}
 	}
 	return strings.Join(names, ",")
+}
+
+// ReplayCommand is the exact `minikv sim` command line that reruns o's seed
+// (for the options the command line can set).
+func (o Options) ReplayCommand() string {
+	cmd := fmt.Sprintf("minikv sim --seed %d --nodes %d --clients %d --duration %v --faults %s",
+		o.Seed, o.Nodes, o.Clients, o.Duration, o.Faults)
+	if o.SendBeforeSync {
+		cmd += " --bug send-before-sync"
+	}
+	if o.Raft.LeaseReads {
+		cmd += " --lease-reads"
+	}
+	if o.Workload != WorkloadKV {
+		cmd += " --workload " + string(o.Workload)
+	}
+	if o.Engine != EngineMemory {
+		cmd += " --engine " + o.Engine
+	}
+	return cmd
 }

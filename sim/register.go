@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/minikv-go/minikv/raft"
 )
 
 // register is the replicated state machine of this stage of the course: an
@@ -13,6 +14,7 @@ import (
 // down the entire contents without carrying them.
 type register struct {
 	state registerState
+	index uint64 // last applied
 }
 
 // registerState is small and comparable, so porcupine can cache it.
@@ -34,15 +36,17 @@ const opAppend byte = 'A'
 
 func encodeAppend(v uint64) []byte { return binary.AppendUvarint([]byte{opAppend}, v) }
 
-// snapshot encodes the register's state; restore reads it back.
-func (r *register) snapshot() []byte {
-	b := binary.AppendUvarint(nil, uint64(r.state.Len))
+// snapshot encodes the register's state and applied index; restore reads
+// them back.
+func (r *register) snapshot() ([]byte, error) {
+	b := binary.AppendUvarint(nil, r.index)
+	b = binary.AppendUvarint(b, uint64(r.state.Len))
 	b = binary.AppendUvarint(b, r.state.Last)
-	return binary.AppendUvarint(b, r.state.Hash)
+	return binary.AppendUvarint(b, r.state.Hash), nil
 }
 
 func (r *register) restore(b []byte) error {
-	var vals [3]uint64
+	var vals [4]uint64
 	for i := range vals {
 		v, n := binary.Uvarint(b)
 		if n <= 0 {
@@ -50,20 +54,76 @@ func (r *register) restore(b []byte) error {
 		}
 		vals[i], b = v, b[n:]
 	}
-	r.state = registerState{Len: int(vals[0]), Last: vals[1], Hash: vals[2]}
+	r.index = vals[0]
+	r.state = registerState{Len: int(vals[1]), Last: vals[2], Hash: vals[3]}
 	return nil
 }
 
-type registerResult struct {
-	state registerState
+func (r *register) apply(entries []raft.Entry) ([]any, error) {
+	results := make([]any, len(entries))
+	for i, e := range entries {
+		if e.Index != r.index+1 {
+			return nil, fmt.Errorf("register: applying index %d after %d", e.Index, r.index)
+		}
+		r.index = e.Index
+		if v, ok := appendedValue(e); ok {
+			r.state = r.state.appendValue(v)
+		}
+		results[i] = r.state
+	}
+	return results, nil
 }
 
-func (r *register) apply(cmd []byte) registerResult {
-	if len(cmd) > 0 && cmd[0] == opAppend {
-		v, _ := binary.Uvarint(cmd[1:])
-		r.state = r.state.appendValue(v)
+func (r *register) applied() uint64 { return r.index }
+
+func (r *register) digest() (uint64, error) {
+	return r.state.Hash ^ uint64(r.state.Len)<<48 ^ r.state.Last*0x9e3779b97f4a7c15, nil
+}
+
+// crash: the register lives in memory only; a restarted node rebuilds it
+// from its snapshot and log.
+func (r *register) crash() {}
+
+// appendedValue returns the value an entry appends to the register, if any.
+func appendedValue(e raft.Entry) (uint64, bool) {
+	if e.Type != raft.EntryNormal || len(e.Data) == 0 || e.Data[0] != opAppend {
+		return 0, false
 	}
-	return registerResult{state: r.state}
+	v, _ := binary.Uvarint(e.Data[1:])
+	return v, true
+}
+
+// registerWorkload: clients append unique values (70%) and read the whole
+// register through ReadIndex (30%).
+type registerWorkload struct{ s *Sim }
+
+func (w registerWorkload) model() porcupine.Model { return RegisterModel }
+
+func (w registerWorkload) openStateMachine(*node) (stateMachine, error) { return newRegister(), nil }
+
+func (w registerWorkload) commandID(e raft.Entry) (opID, bool) {
+	v, ok := appendedValue(e)
+	return opID{a: v}, ok
+}
+
+func (w registerWorkload) nextOp(c *client) *pendingOp {
+	s := w.s
+	p := s.clients
+	p.nextVal++
+	v := p.nextVal
+	if s.rng.IntN(10) >= 7 {
+		return &pendingOp{
+			input: registerInput{},
+			read:  func(sm stateMachine) any { return registerOutput{State: sm.(*register).state} },
+		}
+	}
+	return &pendingOp{
+		input:   registerInput{Append: true, Value: v},
+		command: func() []byte { return encodeAppend(v) },
+		outcome: func(res any) (any, bool) { return registerOutput{State: res.(registerState)}, false },
+		id:      opID{a: v}, hasID: true,
+		unknown: registerOutput{Unknown: true},
+	}
 }
 
 // registerInput and registerOutput are what porcupine sees of an operation.

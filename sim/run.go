@@ -20,8 +20,9 @@ type Result struct {
 	Violation error
 	// Linearizable is porcupine's verdict on the clients' history.
 	Linearizable porcupine.CheckResult
-	// History and Info allow porcupine.Visualize on a failing run.
+	// History, Model and Info allow porcupine.Visualize on a failing run.
 	History []porcupine.Operation
+	Model   porcupine.Model
 	Info    porcupine.LinearizationInfo
 	Trace   *Trace
 }
@@ -54,8 +55,11 @@ func Run(opts Options, checkTimeout time.Duration) Result {
 		s.StopClients()
 		s.RunFor(opts.ClientTimeout + 100*time.Millisecond)
 	}
-	res := Result{Seed: opts.Seed, Stats: s.stats, SimTime: s.now, Messages: s.net.sent}
+	res := Result{Seed: opts.Seed, Stats: s.stats, SimTime: s.now, Messages: s.net.sent, Model: s.Model()}
 	res.ClientOps, _ = s.ClientOps()
+	if lost := s.LostAcknowledged(); s.violation == nil && len(lost) > 0 {
+		s.fail(fmt.Errorf("durability: %d acknowledged writes are no longer in the committed history, e.g. %s", len(lost), lost[0]))
+	}
 	if s.violation == nil && len(s.History()) > 0 {
 		res.Linearizable, res.Info = s.CheckLinearizable(checkTimeout)
 		res.History = s.History()

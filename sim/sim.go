@@ -34,6 +34,7 @@ type Sim struct {
 	digest  hash.Hash
 	trace   *tracer
 	clients *clientPool
+	work    workload
 
 	violation error
 	stats     Stats
@@ -70,6 +71,7 @@ func New(opts Options) *Sim {
 	if opts.Trace {
 		s.trace = newTracer(opts)
 	}
+	s.work = s.newWorkload()
 	for i := 1; i <= opts.Nodes+opts.Spares; i++ {
 		id := uint64(i)
 		s.ids = append(s.ids, id)

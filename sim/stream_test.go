@@ -14,6 +14,7 @@ func TestSnapshotStreamsInChunks(t *testing.T) {
 	for _, loss := range []float64{0, 0.3} {
 		o := DefaultOptions(11)
 		o.Nodes, o.Spares, o.SnapshotBytes = 3, 0, 2<<10
+		o.Workload, o.SnapshotChunkBytes = WorkloadRegister, 4
 		s := New(o)
 		require.NoError(t, s.RunFor(time.Second))
 		leader, ok := s.Leader()

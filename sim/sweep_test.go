@@ -10,14 +10,38 @@ import (
 
 var sweepSeeds = flag.Int("sweep", 500, "seeds TestSeedSweep runs with every fault on")
 
-// TestSeedSweep runs -sweep seeds (default 500) with every fault on and
-// checks each for invariant violations, liveness after healing, and
+// TestSeedSweep runs -sweep seeds (default 500) of the kv store on the
+// memory engine with every fault on, half as many on the modelled durable
+// engine, and a quarter as many of the labs' register, and checks each for
+// invariant violations, lost acknowledged writes, liveness after healing, and
 // linearizability. A failure prints the seed and the command replaying it.
 func TestSeedSweep(t *testing.T) {
-	n := uint64(*sweepSeeds)
+	n := *sweepSeeds
 	if testing.Short() {
 		n = 20
 	}
+	variants := []struct {
+		name  string
+		seeds int
+		set   func(*Options)
+	}{
+		{"kv-memory", n, func(o *Options) {}},
+		{"kv-durable", n / 2, func(o *Options) { o.Engine = EngineDurable }},
+		{"register", n / 4, func(o *Options) { o.Workload, o.SnapshotChunkBytes = WorkloadRegister, 4 }},
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			sweepSeedRange(t, v.seeds, func(seed uint64) Options {
+				o := DefaultOptions(seed)
+				o.Faults = FaultsAll
+				v.set(&o)
+				return o
+			})
+		})
+	}
+}
+
+func sweepSeedRange(t *testing.T, n int, opts func(seed uint64) Options) {
 	const workers = 2
 	var (
 		mu     sync.Mutex
@@ -34,12 +58,10 @@ func TestSeedSweep(t *testing.T) {
 				seed := next
 				next++
 				mu.Unlock()
-				if seed > n {
+				if seed > uint64(n) {
 					return
 				}
-				o := DefaultOptions(seed)
-				o.Faults = FaultsAll
-				res := Run(o, time.Minute)
+				res := Run(opts(seed), time.Minute)
 				mu.Lock()
 				simTime += res.SimTime
 				if res.Violation != nil {
@@ -51,7 +73,7 @@ func TestSeedSweep(t *testing.T) {
 	}
 	wg.Wait()
 	for _, res := range failed {
-		t.Errorf("%v\nreplay: minikv sim --seed %d --faults all", res.Violation, res.Seed)
+		t.Errorf("%v\nreplay: %s", res.Violation, opts(res.Seed).ReplayCommand())
 	}
 	t.Logf("%d seeds, %.0f simulated seconds in %v", n, simTime.Seconds(), time.Since(start).Round(time.Millisecond))
 }

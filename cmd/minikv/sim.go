@@ -31,6 +31,8 @@ type simFlags struct {
 	failDir   string
 	bug       string
 	lease     bool
+	workload  string
+	engine    string
 }
 
 func simCommand(args []string, stdout, stderr io.Writer) int {
@@ -48,6 +50,8 @@ func simCommand(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&f.checkTime, "check-timeout", 30*time.Second, "wall-time bound for each linearizability check")
 	fs.StringVar(&f.failDir, "fail-dir", "sim-failures", "where a failing run writes porcupine's history visualisation")
 	fs.StringVar(&f.bug, "bug", "", "inject a known bug to watch the simulator catch it: send-before-sync")
+	fs.StringVar(&f.workload, "workload", "kv", "state machine and clients: kv (the real kv store) or register (the append-only register of labs 1–5)")
+	fs.StringVar(&f.engine, "engine", "memory", "the kv store's engine: memory (rebuilt from snapshot and log on restart) or durable (a modelled disk engine that keeps what it synced through a crash)")
 	fs.BoolVar(&f.lease, "lease-reads", false, "serve reads from the leader's CheckQuorum lease instead of ReadIndex (assumes clocks in step: try it with --faults skew)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -62,6 +66,20 @@ func simCommand(args []string, stdout, stderr io.Writer) int {
 	faults, err := sim.ParseFaults(f.faults)
 	if err != nil {
 		fmt.Fprintf(stderr, "minikv sim: --faults: %v\n", err)
+		return exitUsage
+	}
+	workload, err := sim.ParseWorkload(f.workload)
+	if err != nil {
+		fmt.Fprintf(stderr, "minikv sim: --workload: %v\n", err)
+		return exitUsage
+	}
+	engine, err := sim.ParseEngine(f.engine)
+	if err != nil {
+		fmt.Fprintf(stderr, "minikv sim: --engine: %v\n", err)
+		return exitUsage
+	}
+	if workload == sim.WorkloadRegister && engine != sim.EngineMemory {
+		fmt.Fprintln(stderr, "minikv sim: --engine applies to the kv workload only")
 		return exitUsage
 	}
 	seedSet := false
@@ -92,6 +110,10 @@ func simCommand(args []string, stdout, stderr io.Writer) int {
 		o.Trace = f.trace != ""
 		o.SendBeforeSync = f.bug == "send-before-sync"
 		o.Raft.LeaseReads = f.lease
+		o.Workload, o.Engine = workload, engine
+		if workload == sim.WorkloadRegister {
+			o.SnapshotChunkBytes = 4 // as in the labs
+		}
 		return o
 	}
 	if seedSet {
@@ -120,17 +142,7 @@ func parseRange(s string) (lo, hi uint64, err error) {
 }
 
 // replayCommand is the exact command line that reruns one seed.
-func replayCommand(o sim.Options) string {
-	cmd := fmt.Sprintf("minikv sim --seed %d --nodes %d --clients %d --duration %v --faults %s",
-		o.Seed, o.Nodes, o.Clients, o.Duration, o.Faults)
-	if o.SendBeforeSync {
-		cmd += " --bug send-before-sync"
-	}
-	if o.Raft.LeaseReads {
-		cmd += " --lease-reads"
-	}
-	return cmd
-}
+func replayCommand(o sim.Options) string { return o.ReplayCommand() }
 
 func runOne(o sim.Options, f simFlags, stdout, stderr io.Writer) int {
 	start := time.Now()
@@ -192,7 +204,7 @@ func writeHistory(path string, res sim.Result) error {
 	if err != nil {
 		return err
 	}
-	if err := porcupine.Visualize(sim.RegisterModel, res.Info, file); err != nil {
+	if err := porcupine.Visualize(res.Model, res.Info, file); err != nil {
 		file.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
