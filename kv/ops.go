@@ -25,6 +25,8 @@ func (a *applier) execOps(res Result, cmd *Command) (Result, error) {
 		if live {
 			cur = rec.version
 		}
+		// LAB 6 BEGIN: a conditional op applies only if the key's version is IfVersion
+		// STUB: _ = cur
 		if op.CheckVersion && op.IfVersion != cur {
 			res.Code = CodeVersionMismatch
 			res.FailedOp = i
@@ -33,6 +35,7 @@ func (a *applier) execOps(res Result, cmd *Command) (Result, error) {
 			res.Actual = cur
 			return res, nil
 		}
+		// LAB 6 END
 		switch op.Type {
 		case OpPut:
 			if present && rec.expiresAt != 0 {

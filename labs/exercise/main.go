@@ -58,6 +58,7 @@ var labPackages = map[int]string{
 	3: "labs/persistence",
 	4: "labs/snapshots",
 	5: "labs/membership",
+	6: "labs/kv",
 }
 
 func main() {
