@@ -50,6 +50,14 @@ func (sm *StateMachine) Digest() (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("kv: digest: %w", err)
 	}
+	err = digestRange(h, s.snap, prefixRange(prefixMember), func(b []byte, k, v []byte) ([]byte, error) {
+		b = append(b, 'm')
+		b = appendBytes(b, k[1:])
+		return appendBytes(b, v), nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("kv: digest: %w", err)
+	}
 	err = digestRange(h, s.snap, prefixRange(prefixUser), func(b []byte, k, v []byte) ([]byte, error) {
 		rec, err := decodeRecord(v)
 		if err != nil {

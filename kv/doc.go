@@ -61,6 +61,7 @@
 //	0x02 lastActive clientID        session-activity index, for expiry
 //	0x03 expiresAt userKey          TTL index, for expiry
 //	0x04 userKey                    user record: version, expiresAt, value
+//	0x05 nodeID                     cluster member: the context of the change that added it
 //
 // Numbers in keys are 8-byte big-endian, so index order is time order. User
 // keys all sit under 0x04 and cannot collide with internal records. The meta

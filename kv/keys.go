@@ -17,6 +17,7 @@ import (
 //	0x02 lastActive(8) clientID(8)       session-activity index (empty value)
 //	0x03 expiresAt(8) userKey            TTL index (empty value)
 //	0x04 userKey                         user record: version, expiresAt, value
+//	0x05 nodeID(8)                       cluster member: its configuration change's context
 //
 // Numbers in keys are 8-byte big-endian, so the engine's byte order is
 // numeric order: the sweeps find the oldest sessions and the earliest
@@ -28,6 +29,7 @@ const (
 	prefixActivity byte = 0x02
 	prefixTTL      byte = 0x03
 	prefixUser     byte = 0x04
+	prefixMember   byte = 0x05
 )
 
 var metaKey = []byte{prefixMeta}
@@ -35,6 +37,10 @@ var metaKey = []byte{prefixMeta}
 func userKey(key []byte) []byte {
 	k := make([]byte, 0, 1+len(key))
 	return append(append(k, prefixUser), key...)
+}
+
+func memberKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixMember}, id)
 }
 
 func sessionKey(clientID uint64) []byte {

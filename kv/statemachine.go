@@ -188,6 +188,10 @@ func newApplier(eng storage.Reader, limits Limits, now int64) *applier {
 
 func (a *applier) applyEntry(e *raft.Entry) (Result, error) {
 	res := Result{Index: e.Index}
+	if e.Type == raft.EntryConfChange {
+		a.confChange(e)
+		return res, nil
+	}
 	if e.Type != raft.EntryNormal || len(e.Data) == 0 {
 		return res, nil
 	}

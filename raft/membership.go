@@ -59,13 +59,19 @@ func (t ConfChangeType) String() string {
 type ConfChange struct {
 	Type   ConfChangeType
 	NodeID uint64
+	// Context is opaque to the core and replicated with the change: a real
+	// node puts the new member's addresses there, so that every node learns
+	// how to reach it when the change is applied.
+	Context []byte
 }
 
 func (cc ConfChange) String() string { return fmt.Sprintf("%s(%d)", cc.Type, cc.NodeID) }
 
-// Marshal returns the entry data for cc.
+// Marshal returns the entry data for cc: the type, the node ID (uvarint)
+// and the context, if any, to the end.
 func (cc ConfChange) Marshal() []byte {
-	return binary.AppendUvarint([]byte{byte(cc.Type)}, cc.NodeID)
+	b := binary.AppendUvarint([]byte{byte(cc.Type)}, cc.NodeID)
+	return append(b, cc.Context...)
 }
 
 // UnmarshalConfChange reads a ConfChange from entry data.
@@ -74,10 +80,14 @@ func UnmarshalConfChange(b []byte) (ConfChange, error) {
 		return ConfChange{}, errors.New("raft: conf change: too short")
 	}
 	id, n := binary.Uvarint(b[1:])
-	if n <= 0 || n != len(b)-1 {
+	if n <= 0 || binary.PutUvarint(make([]byte, binary.MaxVarintLen64), id) != n {
 		return ConfChange{}, errors.New("raft: conf change: bad node ID")
 	}
-	return ConfChange{Type: ConfChangeType(b[0]), NodeID: id}, nil
+	cc := ConfChange{Type: ConfChangeType(b[0]), NodeID: id}
+	if rest := b[1+n:]; len(rest) > 0 {
+		cc.Context = append([]byte(nil), rest...)
+	}
+	return cc, nil
 }
 
 var (

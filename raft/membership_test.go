@@ -156,3 +156,20 @@ func TestConf_SurvivesRestartAndSnapshot(t *testing.T) {
 	nw.restart(2)
 	require.Equal(t, want, nw.status(2).Conf, "restored from the snapshot")
 }
+
+func TestConfChangeContextRoundTrips(t *testing.T) {
+	for _, cc := range []ConfChange{
+		{Type: ConfAddLearner, NodeID: 4},
+		{Type: ConfAddLearner, NodeID: 300, Context: []byte(`{"raft":"127.0.0.1:7004"}`)},
+		{Type: ConfRemove, NodeID: 1 << 40},
+	} {
+		got, err := UnmarshalConfChange(cc.Marshal())
+		if err != nil || got.Type != cc.Type || got.NodeID != cc.NodeID || string(got.Context) != string(cc.Context) {
+			t.Fatalf("%+v round-tripped to %+v, %v", cc, got, err)
+		}
+	}
+	// A non-canonical node ID is refused, not read as a different change.
+	if _, err := UnmarshalConfChange([]byte{byte(ConfRemove), 0x84, 0x00}); err == nil {
+		t.Fatalf("non-canonical uvarint accepted")
+	}
+}
