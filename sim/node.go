@@ -215,8 +215,16 @@ func (n *node) sendAll(msgs []raft.Message) {
 	for _, m := range msgs {
 		if m.Type == raft.MsgSnap {
 			// The core names the snapshot; the node attaches its bytes, as a
-			// real node streams its snapshot file.
-			if want, got := n.snap.Meta, m.Snapshot.Meta; got.Index != want.Index || got.Term != want.Term ||
+			// real node streams its snapshot file. A message the core queued
+			// before the node compacted again (the core may be stepped while
+			// a Ready waits for its fsync) names an older snapshot: the node
+			// sends the one it holds now, and the follower's answer tells
+			// the leader how far it got.
+			want, got := n.snap.Meta, m.Snapshot.Meta
+			if got.Index < want.Index {
+				got = want
+			}
+			if got.Index != want.Index || got.Term != want.Term ||
 				!slices.Equal(got.Conf.Voters, want.Conf.Voters) || !slices.Equal(got.Conf.Learners, want.Conf.Learners) {
 				n.s.fail(fmt.Errorf("node %d: core sent snapshot %+v, but the node holds snapshot %+v", n.id, got, want))
 				return
