@@ -35,6 +35,11 @@ var (
 	// ErrTimeout: the request did not complete in time. Whether a write
 	// was applied is unknown; retrying on the same session is safe.
 	ErrTimeout = errors.New("kv: timeout")
+	// ErrUnavailable: the cluster cannot take the request right now (a
+	// membership change is still in progress, the node is shutting down);
+	// nothing was applied, and retrying shortly is safe. Used by the
+	// service layer.
+	ErrUnavailable = errors.New("kv: temporarily unavailable")
 )
 
 // errCorrupt marks state in the engine that this package cannot decode.
@@ -97,6 +102,8 @@ func ErrorCode(err error) string {
 		return "not_leader"
 	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
+	case errors.Is(err, ErrUnavailable):
+		return "unavailable"
 	}
 	return "internal"
 }

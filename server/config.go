@@ -138,6 +138,10 @@ func LoadConfig(path string, cfg *Config) error {
 // MINIKV_DATA_DIR, MINIKV_LISTEN_HTTP, MINIKV_RAFT_TICK, ...
 const envPrefix = "MINIKV_"
 
+// clientVariables are MINIKV_* variables the command line tools read, not
+// the server: the same shell may set both.
+var clientVariables = map[string]bool{"MINIKV_ENDPOINTS": true}
+
 // ApplyEnv overrides cfg with MINIKV_* variables from environ (KEY=VALUE
 // strings). The name of a key is its TOML path in upper case, dots as
 // underscores. An unknown MINIKV_ variable is an error.
@@ -146,6 +150,9 @@ func ApplyEnv(cfg *Config, environ []string) error {
 	for _, kv := range environ {
 		name, val, ok := strings.Cut(kv, "=")
 		if !ok || !strings.HasPrefix(name, envPrefix) {
+			continue
+		}
+		if clientVariables[name] {
 			continue
 		}
 		key := strings.ToLower(strings.TrimPrefix(name, envPrefix))

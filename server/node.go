@@ -267,8 +267,9 @@ func (n *Node) background() {
 func (n *Node) promoteCaughtUp(ctx context.Context) {
 	st := n.raft.Status()
 	for _, id := range st.Conf.Learners {
+		// Match 0: it never answered (it may not even be running).
 		pr, ok := n.raft.Progress(id)
-		if !ok || pr.Match+100 < st.Commit {
+		if !ok || pr.Match == 0 || pr.Match+100 < st.Commit {
 			continue
 		}
 		err := n.raft.ProposeConfChange(ctx, raft.ConfChange{Type: raft.ConfPromote, NodeID: id})

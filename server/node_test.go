@@ -40,7 +40,8 @@ func put(key, value string) kv.Command {
 }
 
 func TestSingleNodeServesAndRestarts(t *testing.T) {
-	for _, engine := range []string{"pebble", "bolt"} {
+	// memory: the engine starts empty; the snapshot file and the WAL rebuild it.
+	for _, engine := range []string{"pebble", "bolt", "memory"} {
 		t.Run(engine, func(t *testing.T) {
 			cfg := testConfig(t, engine)
 			cfg.Raft.SnapshotEntries = 50 // snapshots and compaction happen

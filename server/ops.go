@@ -48,6 +48,10 @@ func (n *Node) mapErr(err error) error {
 	case errors.Is(err, runner.ErrDropped), errors.Is(err, raft.ErrNoLeader), errors.Is(err, raft.ErrTransferInProgress):
 		// Leadership is changing: the command was not applied.
 		return &kv.NotLeaderError{Leader: n.raft.Status().Lead}
+	case errors.Is(err, runner.ErrStopped):
+		return fmt.Errorf("%w: this node is shutting down", kv.ErrUnavailable)
+	case errors.Is(err, raft.ErrConfChangePending), errors.Is(err, raft.ErrConfChangeTooEarly):
+		return fmt.Errorf("%w: %w", kv.ErrUnavailable, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return fmt.Errorf("%w: %w", kv.ErrTimeout, err)
 	}
