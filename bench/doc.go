@@ -20,7 +20,8 @@
 //	errors.go     classifying a failed request into an error kind
 //	leader.go     finding the leader for --leader-only
 //	client.go     one closed-loop client
-//	runner.go     a whole run: preload, warmup, measurement, merge
+//	runner.go     a whole run: preload, warmup, measurement
+//	result.go     what a run measured, merged over the clients
 //	progress.go   the progress line on stderr
-//	report.go     the result as a table or as JSON
+//	report.go     the result as a table or as JSON; format.go, its numbers
 package bench

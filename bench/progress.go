@@ -107,21 +107,21 @@ const barWidth = 20
 
 func (p *Progress) format(v phaseView, elapsed time.Duration, ops, errs int64, rate float64) string {
 	var b strings.Builder
-	name, done := v.name, 0.0
+	name, frac := v.name, 0.0
 	var where string
 	if v.totalOps > 0 {
-		done = float64(ops+errs) / float64(v.totalOps)
+		frac = float64(ops+errs) / float64(v.totalOps)
 		where = fmt.Sprintf("%s/%s", group(ops+errs), group(v.totalOps))
 	} else {
 		if elapsed < v.warmup {
 			name = "warmup"
 		}
-		done = elapsed.Seconds() / v.total.Seconds()
+		frac = elapsed.Seconds() / v.total.Seconds()
 		where = fmt.Sprintf("%.1fs/%s", elapsed.Seconds(), v.total)
 	}
 	fmt.Fprintf(&b, "%-7s ", name)
 	if p.Terminal {
-		full := min(max(int(done*barWidth), 0), barWidth)
+		full := min(max(int(frac*barWidth), 0), barWidth)
 		fmt.Fprintf(&b, "[%s%s] ", strings.Repeat("#", full), strings.Repeat(".", barWidth-full))
 	}
 	fmt.Fprintf(&b, "%s  ops %s  %s ops/s  errors %s", where, group(ops), group(int64(rate+0.5)), group(errs))

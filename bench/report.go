@@ -20,8 +20,12 @@ func (r *Result) WriteText(w io.Writer) error {
 	var b strings.Builder
 	c := r.Config
 	if p := r.Preload; p != nil {
+		keys := group(int64(c.Keys))
+		if p.Ops != int64(c.Keys) { // errors, or an interrupt
+			keys = group(p.Ops) + " of " + keys
+		}
 		fmt.Fprintf(&b, "preload   %s keys in %s  %s ops/s  %s  errors %s\n",
-			group(int64(c.Keys)), seconds(p.Elapsed), group(int64(p.Throughput()+0.5)), quantiles(p.Latency, false), group(p.Errors.Total()))
+			keys, seconds(p.Elapsed), group(int64(p.Throughput()+0.5)), quantiles(p.Latency, false), group(p.Errors.Total()))
 	}
 	if p := r.Warmup; p != nil {
 		fmt.Fprintf(&b, "warmup    %s  %s ops  errors %s  (not measured)\n", seconds(p.Elapsed), group(p.Ops), group(p.Errors.Total()))

@@ -15,8 +15,12 @@ type Result struct {
 	// (interrupted, or the preload failed).
 	Run *Phase
 
-	Connections int64 // TCP connections opened, over the whole run
-	Interrupted bool  // the run was cancelled before its end
+	// Connections is the number of TCP connections opened: one per
+	// client, unless a server closed some, or the machine was so loaded
+	// that Go's transport, not seeing a request's write finish before
+	// its answer came, declined to reuse a connection.
+	Connections int64
+	Interrupted bool // the run was cancelled before its end
 }
 
 // Phase is what the clients did in one phase of a run.

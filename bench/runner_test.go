@@ -182,6 +182,7 @@ func TestRunStopsAfterAFailedPreload(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, res.WriteText(&out))
 	require.Contains(t, out.String(), "not run: the preload failed")
+	require.Regexp(t, `(?m)^preload   [0-9]+ of 50 keys in `, out.String())
 	require.Contains(t, out.String(), "errors in the preload: ")
 }
 
