@@ -31,6 +31,20 @@ type Config struct {
 	Cluster ClusterConfig `toml:"cluster"`
 	Raft    RaftConfig    `toml:"raft"`
 	Limits  LimitsConfig  `toml:"limits"`
+	S3      S3Config      `toml:"s3"`
+}
+
+// S3Config configures the S3 API.
+type S3Config struct {
+	// AccessKey and SecretKey are the credentials S3 clients sign with.
+	AccessKey string `toml:"access_key"`
+	SecretKey string `toml:"secret_key"`
+	// Region is the region clients sign for (any name is fine; it must
+	// match theirs).
+	Region string `toml:"region"`
+	// Domain, if set, enables virtual-host style requests:
+	// bucket.<domain>.
+	Domain string `toml:"domain"`
 }
 
 // Listen are the addresses a node listens on.
@@ -38,6 +52,7 @@ type Listen struct {
 	HTTP string `toml:"http"` // REST API, health, metrics
 	RPC  string `toml:"rpc"`  // net/rpc API
 	Raft string `toml:"raft"` // Raft transport between nodes
+	S3   string `toml:"s3"`   // S3 API ("" = off)
 }
 
 // ClusterConfig says which cluster the node belongs to.
@@ -58,6 +73,7 @@ type Member struct {
 	Raft string `toml:"raft" json:"raft"`
 	HTTP string `toml:"http" json:"http"`
 	RPC  string `toml:"rpc" json:"rpc"`
+	S3   string `toml:"s3" json:"s3,omitempty"`
 }
 
 // RaftConfig tunes consensus.
@@ -92,6 +108,13 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
+// The S3 credentials of an unconfigured node: fine on a laptop, and logged
+// as a warning at start-up, because anyone who can reach the port knows them.
+const (
+	DefaultS3AccessKey = "minikv"
+	DefaultS3SecretKey = "minikv-secret-key"
+)
+
 // DefaultConfig is what a node runs with when nothing is configured: a
 // single-node cluster on loopback, data under ./data, the pebble engine
 // (the fastest durable engine in the storage benchmarks, docs/storage.md).
@@ -102,11 +125,12 @@ func DefaultConfig() Config {
 		Engine:    storage.KindPebble,
 		LogLevel:  "info",
 		LogFormat: "auto",
-		Listen:    Listen{HTTP: "127.0.0.1:7070", RPC: "127.0.0.1:7071", Raft: "127.0.0.1:7072"},
+		Listen:    Listen{HTTP: "127.0.0.1:7070", RPC: "127.0.0.1:7071", Raft: "127.0.0.1:7072", S3: "127.0.0.1:9000"},
 		Cluster:   ClusterConfig{ID: 1},
 		Raft:      RaftConfig{Tick: Duration(50 * time.Millisecond), ElectionTicks: 10, HeartbeatTicks: 1, SnapshotEntries: 10000},
 		Limits: LimitsConfig{MaxKeyBytes: 4096, MaxValueBytes: 1 << 20, MaxRequestBytes: 8 << 20,
 			RequestTimeout: Duration(5 * time.Second)},
+		S3: S3Config{AccessKey: DefaultS3AccessKey, SecretKey: DefaultS3SecretKey, Region: "us-east-1"},
 	}
 }
 
@@ -260,7 +284,10 @@ func (cfg *Config) Validate() error {
 	if !slices.Contains([]string{"auto", "text", "json"}, cfg.LogFormat) {
 		bad("log_format %q is not one of auto, text, json", cfg.LogFormat)
 	}
-	for name, addr := range map[string]string{"listen.http": cfg.Listen.HTTP, "listen.rpc": cfg.Listen.RPC, "listen.raft": cfg.Listen.Raft} {
+	for name, addr := range map[string]string{"listen.http": cfg.Listen.HTTP, "listen.rpc": cfg.Listen.RPC, "listen.raft": cfg.Listen.Raft, "listen.s3": cfg.Listen.S3} {
+		if name == "listen.s3" && addr == "" {
+			continue // the S3 API is off
+		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad("%s %q: %v", name, addr, err)
 		}
@@ -276,6 +303,9 @@ func (cfg *Config) Validate() error {
 	l := cfg.Limits
 	if l.MaxKeyBytes <= 0 || l.MaxValueBytes <= 0 || l.MaxRequestBytes <= 0 || l.RequestTimeout <= 0 {
 		bad("limits must all be positive")
+	}
+	if cfg.S3.AccessKey == "" || len(cfg.S3.SecretKey) < 8 || cfg.S3.Region == "" {
+		bad("s3: access_key and region must be set, and secret_key be at least 8 characters")
 	}
 	if cfg.Cluster.Join == "" {
 		if len(cfg.Cluster.Members) == 0 {
@@ -302,5 +332,9 @@ func (cfg *Config) Validate() error {
 
 // self is this node as a member.
 func (cfg *Config) self() Member {
-	return Member{ID: cfg.ID, Raft: cfg.Listen.Raft, HTTP: "http://" + cfg.Listen.HTTP, RPC: cfg.Listen.RPC}
+	m := Member{ID: cfg.ID, Raft: cfg.Listen.Raft, HTTP: "http://" + cfg.Listen.HTTP, RPC: cfg.Listen.RPC}
+	if cfg.Listen.S3 != "" {
+		m.S3 = "http://" + cfg.Listen.S3
+	}
+	return m
 }

@@ -74,3 +74,28 @@ func TestSingleNodeServesAndRestarts(t *testing.T) {
 		})
 	}
 }
+
+func TestReservedKeysOnlyThroughInternal(t *testing.T) {
+	n, err := Open(testConfig(t, "memory"), nil, nil)
+	require.NoError(t, err)
+	defer n.Close()
+	waitLeader(t, n)
+	ctx := context.Background()
+	_, err = n.Do(ctx, put("\x00s3/b/x", "bucket"))
+	require.ErrorIs(t, err, kv.ErrInvalid)
+	_, err = n.Internal().Do(ctx, put("\x00s3/b/x", "bucket"))
+	require.NoError(t, err)
+	_, err = n.Do(ctx, put("user", "key"))
+	require.NoError(t, err)
+
+	_, err = n.Get(ctx, []byte("\x00s3/b/x"), false)
+	require.ErrorIs(t, err, kv.ErrInvalid)
+	it, err := n.Internal().Get(ctx, []byte("\x00s3/b/x"), false)
+	require.NoError(t, err)
+	require.Equal(t, "bucket", string(it.Value))
+
+	page, err := n.Scan(ctx, kv.ScanRequest{}, false)
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1, "a scan of everything lists user keys only")
+	require.Equal(t, "user", string(page.Items[0].Key))
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,18 +15,37 @@ import (
 	"github.com/minikv-go/minikv/raft/runner"
 )
 
+// ReservedPrefix starts the keys minikv keeps for itself (the S3 API's
+// buckets, objects and chunks live under it). Do, Get and Scan refuse or
+// skip them, so a user of the key-value API can neither read nor damage
+// them; Internal reaches them.
+const ReservedPrefix = "\x00"
+
 // Do proposes one command and returns its result once applied on this node.
 // It must run on the leader: elsewhere it fails with a *kv.NotLeaderError
 // naming the leader (0 if none is known). The command's Time is set here,
 // from this node's clock: the leader's clock is the one the state machine
 // follows.
 func (n *Node) Do(ctx context.Context, cmd kv.Command) (kv.Result, error) {
+	for _, op := range cmd.Ops {
+		if reserved(op.Key) {
+			return kv.Result{}, errReserved
+		}
+	}
+	return n.do(ctx, cmd)
+}
+
+func (n *Node) do(ctx context.Context, cmd kv.Command) (kv.Result, error) {
 	res, err := n.propose(ctx, cmd)
 	if err != nil {
 		return res, err
 	}
 	return res, res.Err()
 }
+
+var errReserved = fmt.Errorf("%w: keys starting with a NUL byte are reserved for minikv's own data", kv.ErrInvalid)
+
+func reserved(key []byte) bool { return len(key) > 0 && key[0] == ReservedPrefix[0] }
 
 func (n *Node) propose(ctx context.Context, cmd kv.Command) (kv.Result, error) {
 	cmd.Time = time.Now().UnixNano()
@@ -61,18 +81,56 @@ func (n *Node) mapErr(err error) error {
 // Get reads one key. A linearizable read reflects every write that
 // completed before it started; a stale one is this node's state as it is.
 func (n *Node) Get(ctx context.Context, key []byte, stale bool) (kv.Item, error) {
+	if reserved(key) {
+		return kv.Item{}, errReserved
+	}
+	return n.get(ctx, key, stale)
+}
+
+func (n *Node) get(ctx context.Context, key []byte, stale bool) (kv.Item, error) {
 	if err := n.barrier(ctx, stale); err != nil {
 		return kv.Item{}, err
 	}
 	return n.sm.Get(key)
 }
 
-// Scan reads a page of keys, linearizably unless stale.
+// Scan reads a page of keys, linearizably unless stale. Reserved keys are
+// never listed.
 func (n *Node) Scan(ctx context.Context, req kv.ScanRequest, stale bool) (kv.ScanResult, error) {
+	if reserved(req.Prefix) {
+		return kv.ScanResult{}, errReserved
+	}
+	if len(req.Prefix) == 0 && bytes.Compare(req.Start, []byte{ReservedPrefix[0] + 1}) < 0 {
+		req.Start = []byte{ReservedPrefix[0] + 1}
+	}
+	return n.scan(ctx, req, stale)
+}
+
+func (n *Node) scan(ctx context.Context, req kv.ScanRequest, stale bool) (kv.ScanResult, error) {
 	if err := n.barrier(ctx, stale); err != nil {
 		return kv.ScanResult{}, err
 	}
 	return n.sm.Scan(req)
+}
+
+// Internal is the key-value API of minikv's own components (the S3 API):
+// the same operations, reserved keys included.
+type Internal struct{ n *Node }
+
+// Internal returns the key-value API with access to reserved keys.
+func (n *Node) Internal() Internal { return Internal{n} }
+
+// Do is Node.Do without the reserved-key check.
+func (i Internal) Do(ctx context.Context, cmd kv.Command) (kv.Result, error) { return i.n.do(ctx, cmd) }
+
+// Get is Node.Get without the reserved-key check.
+func (i Internal) Get(ctx context.Context, key []byte, stale bool) (kv.Item, error) {
+	return i.n.get(ctx, key, stale)
+}
+
+// Scan is Node.Scan without the reserved-key check.
+func (i Internal) Scan(ctx context.Context, req kv.ScanRequest, stale bool) (kv.ScanResult, error) {
+	return i.n.scan(ctx, req, stale)
 }
 
 func (n *Node) barrier(ctx context.Context, stale bool) error {

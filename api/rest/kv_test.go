@@ -68,7 +68,7 @@ func TestKeysWithSlashesAndEscapes(t *testing.T) {
 	n := startSingle(t, nil)
 	keys := []string{
 		"a/b/c", "a//b", "/leading", "trailing/", "a/../b", "./dot", "sp ace", "q?x=1&y", "hash#tag",
-		"pct%25", "plus+sign", "unicodé ✓", "semi;colon", "\x00nul", "\xff\xfebinary",
+		"pct%25", "plus+sign", "unicodé ✓", "semi;colon", "nul\x00inside", "\xff\xfebinary",
 	}
 	for i, k := range keys {
 		// PathEscape escapes "/" too; a client may also send it raw.
@@ -307,4 +307,17 @@ func TestLimits(t *testing.T) {
 	// At the limits, all is well.
 	put(t, n.url, strings.Repeat("k", 100), strings.Repeat("x", 1000))
 	require.Equal(t, http.StatusOK, do(t, http.MethodGet, n.url+"/v1/kv/"+strings.Repeat("k", 100), nil).status)
+}
+
+// Keys that start with a NUL byte hold minikv's own data (S3 objects): the
+// key-value API refuses them, and scans never list them.
+func TestReservedKeysAreRefused(t *testing.T) {
+	n := startSingle(t, nil)
+	for _, m := range []string{http.MethodPut, http.MethodGet, http.MethodDelete} {
+		a := do(t, m, n.url+"/v1/kv/%00s3", strings.NewReader("x"))
+		require.Equal(t, http.StatusBadRequest, a.status, m)
+		require.Contains(t, string(a.body), "reserved", m)
+	}
+	a := do(t, http.MethodGet, n.url+"/v1/kv?prefix=%00", nil)
+	require.Equal(t, http.StatusBadRequest, a.status)
 }
