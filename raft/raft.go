@@ -37,6 +37,7 @@ type Raft struct {
 	// in its term, confirmed by a quorum of heartbeats, and answered.
 	readsWaiting []Message
 	readsPending []*readRequest
+	readRounds   uint64 // numbers the leader's read rounds (readRequest.round)
 	readStates   []ReadState
 
 	// Leadership transfer in progress (transfer.go).

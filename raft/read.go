@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"encoding/binary"
 	"errors"
 	"slices"
 )
@@ -50,15 +51,20 @@ var ErrNoLeader = errors.New("raft: no leader known")
 
 // readRequest is a read the leader is confirming.
 type readRequest struct {
-	ctx   []byte
+	ctx []byte // the caller's id for the read, handed back in its ReadState
+	// round is the leader's own id for the read, carried by the heartbeats
+	// that confirm it: unique for this leader, whatever ids callers chose,
+	// so a late answer to an older round can never confirm a newer read.
+	round []byte
 	from  uint64 // the peer that asked (the leader itself, or a follower)
 	index uint64 // the commit index when the request arrived
 	acks  map[uint64]bool
 }
 
-// ReadIndex asks for a linearizable read. ctx identifies the request and
-// must be unique across the cluster (say, the node's ID and a counter). The
-// answer arrives as a ReadState in a later Ready; if leadership changes
+// ReadIndex asks for a linearizable read. ctx identifies the request to the
+// caller, which finds it again in a ReadState: it must be unique among this
+// node's pending reads. (The leader confirms reads under ids of its own, so
+// ids chosen by different nodes may collide harmlessly.) The answer arrives as a ReadState in a later Ready; if leadership changes
 // first, it never does, and the caller retries after a timeout.
 func (r *Raft) ReadIndex(ctx []byte) error {
 	switch {
@@ -86,11 +92,14 @@ func (r *Raft) handleReadIndex(m Message) {
 		r.answerRead(m.From, r.log.committed, m.Context)
 		return
 	}
-	r.readsPending = append(r.readsPending, &readRequest{
-		ctx: m.Context, from: m.From, index: r.log.committed, acks: map[uint64]bool{r.id: true},
-	})
+	r.readRounds++
+	rr := &readRequest{
+		ctx: m.Context, round: binary.BigEndian.AppendUint64(nil, r.readRounds),
+		from: m.From, index: r.log.committed, acks: map[uint64]bool{r.id: true},
+	}
+	r.readsPending = append(r.readsPending, rr)
 	// Confirm leadership now rather than at the next heartbeat.
-	r.bcastHeartbeatWithContext(m.Context)
+	r.bcastHeartbeatWithContext(rr.round)
 	// LAB 5 END
 }
 
@@ -110,11 +119,11 @@ func (r *Raft) releaseWaitingReads() {
 	}
 }
 
-// ackRead records a heartbeat answer carrying a read's context. A quorum of
+// ackRead records a heartbeat answer carrying a read's round. A quorum of
 // answers confirms that read and every read queued before it: their
 // heartbeats went out earlier, so the same quorum vouches for them too.
-func (r *Raft) ackRead(from uint64, ctx []byte) {
-	i := slices.IndexFunc(r.readsPending, func(rr *readRequest) bool { return string(rr.ctx) == string(ctx) })
+func (r *Raft) ackRead(from uint64, round []byte) {
+	i := slices.IndexFunc(r.readsPending, func(rr *readRequest) bool { return string(rr.round) == string(round) })
 	if i < 0 {
 		return
 	}

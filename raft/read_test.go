@@ -83,3 +83,36 @@ func TestRead_LeaseReadsAnswerAtOnce(t *testing.T) {
 	_, err := New(testConfig(1, []uint64{1}, func(c *Config) { c.LeaseReads = true }), PersistentState{})
 	require.Error(t, err, "LeaseReads without CheckQuorum is refused")
 }
+
+// Read ids are the caller's business, and two nodes may pick the same one.
+// The leader confirms each read under a round id of its own, so a late
+// answer to the heartbeat round of an earlier read (here: node 3's, held up
+// in the network) cannot confirm a later read that happens to share its id
+// — which would answer it from a heartbeat sent before it arrived, when a
+// newer leader might already exist.
+func TestRead_LateAnswerToAnOlderRoundConfirmsNothing(t *testing.T) {
+	nw := newNetwork(t, 3)
+	nw.elect(1)
+	nw.propose(1, "a")
+	nw.tickN(1)
+	nw.drop(func(m Message) bool { return m.From == 3 && m.To == 1 })
+	require.NoError(t, nw.peers[2].ReadIndex([]byte("x")))
+	nw.flush()
+	nw.deliver()
+	require.Len(t, nw.reads[2], 1, "node 2's read is confirmed by nodes 1 and 2")
+	var late *Message
+	for i := range nw.sent {
+		if m := nw.sent[i]; m.From == 3 && m.To == 1 && m.Type == MsgHeartbeatResp && len(m.Context) > 0 {
+			late = &nw.sent[i]
+		}
+	}
+	require.NotNil(t, late, "node 3 answered that round; the answer is still in the network")
+
+	// The leader is cut off; a read with the same id arrives at it.
+	nw.isolate(1)
+	require.NoError(t, nw.peers[1].ReadIndex([]byte("x")))
+	nw.flush()
+	nw.peers[1].Step(*late)
+	nw.flush()
+	require.Empty(t, nw.reads[1], "an answer to an older round confirmed a newer read")
+}

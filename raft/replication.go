@@ -187,7 +187,7 @@ func (r *Raft) maybeCommit() bool {
 func (r *Raft) bcastHeartbeat() {
 	var ctx []byte
 	if n := len(r.readsPending); n > 0 {
-		ctx = r.readsPending[n-1].ctx
+		ctx = r.readsPending[n-1].round
 	}
 	r.bcastHeartbeatWithContext(ctx)
 }

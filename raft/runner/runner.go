@@ -37,6 +37,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,6 +130,7 @@ type Node[R any] struct {
 	reads       map[string]*readReq
 	readyReads  []readyRead
 	readSeq     uint64
+	readPrefix  string // node id and incarnation: read ids are unique in the cluster
 	snapping    bool
 	lastSnap    raft.SnapshotMeta // the latest snapshot taken or installed
 	prevSnap    raft.SnapshotMeta // the one before: the core is compacted to it
@@ -193,6 +195,11 @@ func Start[R any](cfg Config, sm StateMachine[R]) (*Node[R], error) {
 		stopc: make(chan struct{}), done: make(chan struct{}),
 		waiters: map[uint64][]waiter[R]{}, reads: map[string]*readReq{},
 	}
+	// The leader matches heartbeat answers to pending reads by their id, so
+	// ids must differ between nodes, and between incarnations of one node
+	// (a restarted node's counter starts again while the leader may still
+	// hold its old reads).
+	n.readPrefix = fmt.Sprintf("%d.%x.", cfg.Raft.ID, time.Now().UnixNano())
 	if err := n.open(); err != nil {
 		n.closeStorage()
 		return nil, err
@@ -662,7 +669,7 @@ func (n *Node[R]) ReadBarrier(ctx context.Context) error {
 	var err error
 	if cerr := n.call(ctx, func() {
 		n.readSeq++
-		key := fmt.Sprintf("r%d", n.readSeq)
+		key := n.readPrefix + strconv.FormatUint(n.readSeq, 36)
 		if err = n.raft.ReadIndex([]byte(key)); err == nil {
 			n.reads[key] = req
 		}
