@@ -50,8 +50,8 @@ func (sm *StateMachine) Digest() (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("kv: digest: %w", err)
 	}
-	err = digestRange(h, s.snap, prefixRange(prefixMember), func(b []byte, k, v []byte) ([]byte, error) {
-		b = append(b, 'm')
+	err = digestRange(h, s.snap, storage.IterOptions{LowerBound: []byte{prefixMember}, UpperBound: []byte{prefixRemoved + 1}}, func(b []byte, k, v []byte) ([]byte, error) {
+		b = append(b, 'm', k[0])
 		b = appendBytes(b, k[1:])
 		return appendBytes(b, v), nil
 	})

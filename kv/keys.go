@@ -18,6 +18,7 @@ import (
 //	0x03 expiresAt(8) userKey            TTL index (empty value)
 //	0x04 userKey                         user record: version, expiresAt, value
 //	0x05 nodeID(8)                       cluster member: its configuration change's context
+//	0x06 nodeID(8)                       a removed member's id (ids are never reused)
 //
 // Numbers in keys are 8-byte big-endian, so the engine's byte order is
 // numeric order: the sweeps find the oldest sessions and the earliest
@@ -30,6 +31,7 @@ const (
 	prefixTTL      byte = 0x03
 	prefixUser     byte = 0x04
 	prefixMember   byte = 0x05
+	prefixRemoved  byte = 0x06
 )
 
 var metaKey = []byte{prefixMeta}
@@ -41,6 +43,10 @@ func userKey(key []byte) []byte {
 
 func memberKey(id uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixMember}, id)
+}
+
+func removedKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixRemoved}, id)
 }
 
 func sessionKey(clientID uint64) []byte {

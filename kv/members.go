@@ -2,9 +2,11 @@ package kv
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/minikv-go/minikv/raft"
+	"github.com/minikv-go/minikv/storage"
 )
 
 // Cluster members. A configuration change that adds a server carries, in
@@ -28,7 +30,22 @@ func (a *applier) confChange(e *raft.Entry) {
 		}
 	case raft.ConfRemove:
 		a.o.del(memberKey(cc.NodeID))
+		a.o.put(removedKey(cc.NodeID), nil)
 	}
+}
+
+// WasRemoved reports whether node id was ever removed from the cluster:
+// its id must not be given to a new server (it might come back with its
+// old data and act on a membership it no longer has).
+func (sm *StateMachine) WasRemoved(id uint64) (bool, error) {
+	_, err := sm.engine.Get(removedKey(id))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, storage.ErrNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("kv: removed members: %w", err)
 }
 
 // Members returns the context of every member added by a configuration

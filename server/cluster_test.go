@@ -181,4 +181,17 @@ func TestMembershipAddAndRemoveOnALiveCluster(t *testing.T) {
 	require.NoError(t, err)
 	err = lead.RemoveMember(ctx, victim)
 	require.True(t, errors.Is(err, kv.ErrNotFound), "removing a non-member: %v", err)
+
+	// Adding node 4 again with the same address is a join already done.
+	require.ErrorIs(t, lead.AddMember(ctx, cfg.self()), ErrAlreadyMember)
+	// Ids are never reused: not a first member's, not a later member's.
+	require.NoError(t, lead.RemoveMember(ctx, 4))
+	require.Eventually(t, func() bool { return len(lead.Status().Members) == 2 }, 5*time.Second, 10*time.Millisecond)
+	for _, id := range []uint64{victim, 4} {
+		again := cfg.self()
+		again.ID = id
+		err := lead.AddMember(ctx, again)
+		require.ErrorIs(t, err, kv.ErrInvalid)
+		require.ErrorContains(t, err, "never reused", "node %d", id)
+	}
 }

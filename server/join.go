@@ -46,6 +46,11 @@ func requestJoin(base string, self Member) error {
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		if resp.StatusCode == http.StatusBadRequest && bytes.Contains(b, []byte("already a member")) && !bytes.Contains(b, []byte(", at ")) {
+			// Added already (minikv cluster add, or a join whose answer
+			// was lost) with these very addresses: nothing left to do.
+			return nil
+		}
 		return fmt.Errorf("POST /v1/cluster/members: %s: %s", resp.Status, bytes.TrimSpace(b))
 	}
 	return nil

@@ -208,20 +208,33 @@ func (n *Node) Ready() (bool, string) {
 	return true, "ok"
 }
 
+// ErrAlreadyMember: the server is a member already, with the same raft
+// address (a join that was already done, e.g. with minikv cluster add).
+var ErrAlreadyMember = fmt.Errorf("%w: already a member", kv.ErrInvalid)
+
 // AddMember adds a server to the cluster as a learner; the leader promotes
 // it to voter once it has caught up. Leader only.
 func (n *Node) AddMember(ctx context.Context, m Member) error {
 	if m.ID == 0 || m.Raft == "" {
 		return fmt.Errorf("%w: a member needs an id and a raft address", kv.ErrInvalid)
 	}
-	if _, ok := n.memberTable()[m.ID]; ok {
-		return fmt.Errorf("%w: node %d is already a member", kv.ErrInvalid, m.ID)
-	}
-	if slices.ContainsFunc(n.initial, func(i Member) bool { return i.ID == m.ID }) {
-		return fmt.Errorf("%w: node id %d was a member before; ids are never reused", kv.ErrInvalid, m.ID)
-	}
+	// Only the leader's view of the membership is current: a follower
+	// sends the request on before judging it.
 	if n.raft.Status().Role != raft.Leader {
 		return n.mapErr(&raft.NotLeaderError{Leader: n.raft.Status().Lead})
+	}
+	if cur, ok := n.memberTable()[m.ID]; ok {
+		if cur.Raft == m.Raft {
+			return fmt.Errorf("%w: node %d is already a member", ErrAlreadyMember, m.ID)
+		}
+		return fmt.Errorf("%w: node %d is already a member, at %s", kv.ErrInvalid, m.ID, cur.Raft)
+	}
+	removed, err := n.sm.WasRemoved(m.ID)
+	if err != nil {
+		return err
+	}
+	if removed || slices.ContainsFunc(n.initial, func(i Member) bool { return i.ID == m.ID }) {
+		return fmt.Errorf("%w: node id %d was a member before; ids are never reused", kv.ErrInvalid, m.ID)
 	}
 	// The leader starts sending to the learner as soon as the change is in
 	// its log, before it is applied: tell the transport now.
@@ -235,6 +248,9 @@ func (n *Node) AddMember(ctx context.Context, m Member) error {
 
 // RemoveMember removes a server from the cluster. Leader only.
 func (n *Node) RemoveMember(ctx context.Context, id uint64) error {
+	if st := n.raft.Status(); st.Role != raft.Leader {
+		return n.mapErr(&raft.NotLeaderError{Leader: st.Lead})
+	}
 	if _, ok := n.memberTable()[id]; !ok {
 		return fmt.Errorf("%w: node %d is not a member", kv.ErrNotFound, id)
 	}

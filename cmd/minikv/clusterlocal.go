@@ -93,6 +93,16 @@ func clusterUp(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "minikv cluster up: a cluster is already running in %s (pid %d); stop it with: minikv cluster down --dir %s\n", *dir, pid, *dir)
 		return 1
 	}
+	if old, err := os.ReadFile(filepath.Join(*dir, "endpoints.json")); err == nil {
+		var prev Endpoints
+		if json.Unmarshal(old, &prev) == nil && len(prev.Nodes) != *nodes {
+			// The nodes remember their first configuration: a different
+			// count would start new nodes with a membership the others
+			// never had. Grow a cluster with minikv cluster add / join.
+			fmt.Fprintf(stderr, "minikv cluster up: %s holds a cluster of %d nodes; run it with --nodes %d (or use a new --dir)\n", *dir, len(prev.Nodes), len(prev.Nodes))
+			return exitUsage
+		}
+	}
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "minikv cluster up: %v\n", err)

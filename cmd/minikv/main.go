@@ -74,8 +74,8 @@ func version() string {
 				return "dev-" + s.Value[:12]
 			}
 		}
-		if bi.Main.Version != "" {
-			return bi.Main.Version
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return v
 		}
 	}
 	return "dev"

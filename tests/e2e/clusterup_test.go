@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -117,5 +118,17 @@ func TestClusterUpDownAndBackWithItsData(t *testing.T) {
 	nd = &node{http: strings.TrimPrefix(eps.Nodes[2].REST, "http://")}
 	if got, _, err := get(ctx, nd, "survives", false); err != nil || got != "down-and-up" {
 		t.Fatalf("after down and up: %q, %v", got, err)
+	}
+}
+
+func TestClusterUpRefusesAnotherNodeCount(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cl")
+	base := freeBase(t)
+	up := clusterUp(t, dir, base)
+	clusterDown(t, dir, up)
+	out, err := exec.Command(binary, "cluster", "up", "--dir", dir, "--base-port", strconv.Itoa(base), "--nodes", "5").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "holds a cluster of 3 nodes") {
+		t.Fatalf("cluster up --nodes 5 on a 3-node dir: %v\n%s", err, out)
 	}
 }
