@@ -283,9 +283,23 @@ func (n *Node) promoteCaughtUp(ctx context.Context) {
 }
 
 // Close stops the node: the raft loop, the transport, the WAL, the engine.
+// A leader first hands leadership to another voter, so that the cluster
+// does not wait an election timeout to notice it is gone.
 func (n *Node) Close() error {
 	close(n.stop)
 	n.wg.Wait()
+	if st := n.raft.Status(); st.Role == raft.Leader && len(st.Conf.Voters) > 1 {
+		// A transfer takes a round trip or two; give up after an election
+		// timeout, which is what the cluster would wait anyway.
+		timeout := time.Duration(n.cfg.Raft.Tick) * time.Duration(n.cfg.Raft.ElectionTicks)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		if to, err := n.TransferLeader(ctx, 0); err != nil {
+			n.log.Warn("could not hand over leadership before stopping", "err", err)
+		} else {
+			n.log.Info("handed leadership over before stopping", "to", to)
+		}
+		cancel()
+	}
 	err := n.raft.Stop()
 	if cerr := n.engine.Close(); err == nil {
 		err = cerr

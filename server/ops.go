@@ -65,7 +65,10 @@ func (n *Node) mapErr(err error) error {
 		return nil
 	case errors.As(err, &nl):
 		return &kv.NotLeaderError{Leader: nl.Leader}
-	case errors.Is(err, runner.ErrDropped), errors.Is(err, raft.ErrNoLeader), errors.Is(err, raft.ErrTransferInProgress):
+	case errors.Is(err, raft.ErrTransferInProgress):
+		// This node still leads, for a moment: forwarding to it would loop.
+		return fmt.Errorf("%w: leadership is being transferred", kv.ErrUnavailable)
+	case errors.Is(err, runner.ErrDropped), errors.Is(err, raft.ErrNoLeader):
 		// Leadership is changing: the command was not applied.
 		return &kv.NotLeaderError{Leader: n.raft.Status().Lead}
 	case errors.Is(err, runner.ErrStopped):
@@ -270,12 +273,13 @@ func (n *Node) TransferLeader(ctx context.Context, to uint64) (uint64, error) {
 			if id == n.cfg.ID {
 				continue
 			}
-			if pr, ok := n.raft.Progress(id); ok && (to == 0 || pr.Match > best) {
+			// Only a peer that answers can take over.
+			if pr, ok := n.raft.Progress(id); ok && pr.RecentActive && (to == 0 || pr.Match > best) {
 				to, best = id, pr.Match
 			}
 		}
 		if to == 0 {
-			return 0, fmt.Errorf("%w: no other voter to transfer leadership to", kv.ErrInvalid)
+			return 0, fmt.Errorf("%w: no other voter that answers to transfer leadership to", kv.ErrInvalid)
 		}
 	}
 	if !slices.Contains(st.Conf.Voters, to) {
