@@ -13,7 +13,7 @@
 GO       ?= go
 BIN      := bin/minikv
 # Packages whose code starts goroutines: they run under the race detector.
-RACE_PKGS := ./cmd/... ./storage/... ./raft/transport/... ./raft/runner/... ./server/... ./api/... ./bench/...
+RACE_PKGS := ./cmd/... ./storage/... ./raft/transport/... ./raft/runner/... ./server/... ./api/... ./bench/... ./s3/...
 
 .PHONY: all build test lint unit race exercise-check sim soak bench run cluster clean
 

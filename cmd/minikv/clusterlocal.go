@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -27,13 +30,16 @@ import (
 //	DIR/endpoints.json    where every node listens, and its pid
 //	DIR/cluster.pid       the pid of the `cluster up` that supervises them
 //
-// Node i listens on base+10(i-1) (HTTP), +1 (RPC), +2 (Raft); +3 is kept for
-// S3. Running `cluster up` again on the same DIR brings the same cluster
+// Node i listens on base+10(i-1) (HTTP), +1 (RPC), +2 (Raft) and +3 (S3). Running `cluster up` again on the same DIR brings the same cluster
 // back with its data.
 
 // Endpoints is DIR/endpoints.json.
 type Endpoints struct {
 	Nodes []EndpointNode `json:"nodes"`
+	// The credentials S3 clients sign with, the same on every node; chosen
+	// at random the first time and kept in DIR/s3-credentials.json.
+	S3AccessKey string `json:"s3_access_key"`
+	S3SecretKey string `json:"s3_secret_key"`
 }
 
 // EndpointNode is one node of a local cluster.
@@ -53,7 +59,7 @@ func localNode(base, i int) EndpointNode {
 		REST: fmt.Sprintf("http://127.0.0.1:%d", p),
 		RPC:  fmt.Sprintf("127.0.0.1:%d", p+1),
 		Raft: fmt.Sprintf("127.0.0.1:%d", p+2),
-		S3:   "", // the S3 front door is not built yet (issue 6)
+		S3:   fmt.Sprintf("http://127.0.0.1:%d", p+3),
 	}
 }
 
@@ -62,7 +68,7 @@ func clusterUp(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "directory for the nodes' data, configs and logs (required)")
 	nodes := fs.Int("nodes", 3, "number of nodes (1 to 9)")
-	base := fs.Int("base-port", 7100, "node i listens on base+10(i-1) (HTTP), +1 (RPC), +2 (Raft)")
+	base := fs.Int("base-port", 7100, "node i listens on base+10(i-1) (HTTP), +1 (RPC), +2 (Raft), +3 (S3)")
 	engine := fs.String("engine", "pebble", "storage engine of every node: pebble, bolt or memory")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the nodes to elect a leader")
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +115,10 @@ func clusterUp(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	eps := Endpoints{}
+	if eps.S3AccessKey, eps.S3SecretKey, err = localCredentials(*dir); err != nil {
+		fmt.Fprintf(stderr, "minikv cluster up: %v\n", err)
+		return 1
+	}
 	for i := 1; i <= *nodes; i++ {
 		eps.Nodes = append(eps.Nodes, localNode(*base, i))
 	}
@@ -192,8 +202,9 @@ func clusterUp(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "node %d leads (term %d), elected in %v\n", leader, term, time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "endpoints: %s\n", filepath.Join(*dir, "endpoints.json"))
 	for _, n := range eps.Nodes {
-		fmt.Fprintf(stdout, "  node %d  rest %s  rpc %s  raft %s\n", n.ID, n.REST, n.RPC, n.Raft)
+		fmt.Fprintf(stdout, "  node %d  rest %s  rpc %s  raft %s  s3 %s\n", n.ID, n.REST, n.RPC, n.Raft, n.S3)
 	}
+	fmt.Fprintf(stdout, "S3 credentials: access key %s, secret key %s\n", eps.S3AccessKey, eps.S3SecretKey)
 	fmt.Fprintf(stdout, "try:  curl -X PUT --data hello %s/v1/kv/greeting && curl %s/v1/kv/greeting\n", eps.Nodes[0].REST, eps.Nodes[len(eps.Nodes)-1].REST)
 	fmt.Fprintln(stdout, "Ctrl-C (or minikv cluster down --dir "+*dir+") stops every node.")
 
@@ -227,10 +238,11 @@ func nodeConfig(n EndpointNode, eps Endpoints, dir, engine string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# written by `minikv cluster up`; it rewrites this file at every start\n")
 	fmt.Fprintf(&b, "id = %d\ndata_dir = %q\nengine = %q\n\n", n.ID, filepath.Join(dir, fmt.Sprintf("node-%d", n.ID)), engine)
-	fmt.Fprintf(&b, "[listen]\nhttp = %q\nrpc = %q\nraft = %q\n\n", strings.TrimPrefix(n.REST, "http://"), n.RPC, n.Raft)
+	fmt.Fprintf(&b, "[listen]\nhttp = %q\nrpc = %q\nraft = %q\ns3 = %q\n\n", strings.TrimPrefix(n.REST, "http://"), n.RPC, n.Raft, strings.TrimPrefix(n.S3, "http://"))
+	fmt.Fprintf(&b, "[s3]\naccess_key = %q\nsecret_key = %q\n\n", eps.S3AccessKey, eps.S3SecretKey)
 	fmt.Fprintf(&b, "[cluster]\nid = 1\n")
 	for _, m := range eps.Nodes {
-		fmt.Fprintf(&b, "\n[[cluster.members]]\nid = %d\nraft = %q\nhttp = %q\nrpc = %q\n", m.ID, m.Raft, m.REST, m.RPC)
+		fmt.Fprintf(&b, "\n[[cluster.members]]\nid = %d\nraft = %q\nhttp = %q\nrpc = %q\ns3 = %q\n", m.ID, m.Raft, m.REST, m.RPC, m.S3)
 	}
 	return b.String()
 }
@@ -364,4 +376,33 @@ func clusterDown(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "minikv cluster down: pid %d still running after 30s\n", pid)
 	return 1
+}
+
+// localCredentials returns the S3 credentials of the local cluster in dir,
+// choosing them at random the first time.
+func localCredentials(dir string) (access, secret string, err error) {
+	path := filepath.Join(dir, "s3-credentials.json")
+	var c struct {
+		AccessKey string `json:"access_key"`
+		SecretKey string `json:"secret_key"`
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &c); err != nil || c.AccessKey == "" || c.SecretKey == "" {
+			return "", "", fmt.Errorf("%s: unreadable credentials (delete it to get new ones)", path)
+		}
+		return c.AccessKey, c.SecretKey, nil
+	}
+	c.AccessKey = "MKV" + strings.ToUpper(hex.EncodeToString(randomBytes(8)))
+	c.SecretKey = base64.RawURLEncoding.EncodeToString(randomBytes(30))
+	b, _ := json.MarshalIndent(c, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return "", "", err
+	}
+	return c.AccessKey, c.SecretKey, nil
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand never fails on Linux
+	return b
 }

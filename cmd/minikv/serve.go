@@ -65,11 +65,22 @@ func serveCommand(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	go rpcSrv.Serve(rpcLn)
+	s3d, s3Addr, err := startS3(node, metrics, log)
+	if err != nil {
+		httpSrv.Close()
+		rpcSrv.Close()
+		node.Close()
+		fmt.Fprintf(stderr, "minikv serve: listen.s3: %v\n", err)
+		return 1
+	}
 
 	fmt.Fprintf(stdout, "minikv node %d serving (data in %s, engine %s)\n", cfg.ID, cfg.DataDir, cfg.Engine)
 	fmt.Fprintf(stdout, "  REST    http://%s   (health /healthz /readyz, metrics /metrics)\n", httpLn.Addr())
 	fmt.Fprintf(stdout, "  RPC     %s\n", rpcLn.Addr())
 	fmt.Fprintf(stdout, "  raft    %s\n", cfg.Listen.Raft)
+	if s3Addr != nil {
+		fmt.Fprintf(stdout, "  S3      http://%s   (access key %s)\n", s3Addr, cfg.S3.AccessKey)
+	}
 	fmt.Fprintf(stdout, "try:  curl -X PUT --data hello http://%s/v1/kv/greeting && curl http://%s/v1/kv/greeting\n", httpLn.Addr(), httpLn.Addr())
 
 	sig := make(chan os.Signal, 1)
@@ -86,6 +97,9 @@ func serveCommand(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	if err := httpSrv.Shutdown(ctx); err != nil {
 		log.Warn("http shutdown", "err", err)
+	}
+	if err := s3d.shutdown(ctx); err != nil {
+		log.Warn("s3 shutdown", "err", err)
 	}
 	rpcSrv.Close()
 	if err := node.Close(); err != nil {

@@ -25,6 +25,12 @@ import (
 // binary is the minikv binary TestMain builds.
 var binary string
 
+// The S3 credentials of the test clusters.
+const (
+	s3AccessKey = "E2EACCESSKEY"
+	s3SecretKey = "e2e-secret-key-for-tests"
+)
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "minikv-e2e-")
 	if err != nil {
@@ -45,11 +51,11 @@ func TestMain(m *testing.M) {
 
 // node is one `minikv serve` process.
 type node struct {
-	id             uint64
-	dir            string
-	http, rpc, raf string
-	cmd            *exec.Cmd
-	log            *os.File
+	id                 uint64
+	dir                string
+	http, rpc, raf, s3 string
+	cmd                *exec.Cmd
+	log                *os.File
 }
 
 func (n *node) url(path string) string { return "http://" + n.http + path }
@@ -77,7 +83,7 @@ func newCluster(t *testing.T, n int) *cluster {
 	c := &cluster{t: t, dir: t.TempDir()}
 	for i := 1; i <= n; i++ {
 		c.nodes = append(c.nodes, &node{id: uint64(i), dir: filepath.Join(c.dir, fmt.Sprintf("node-%d", i)),
-			http: freePort(t), rpc: freePort(t), raf: freePort(t)})
+			http: freePort(t), rpc: freePort(t), raf: freePort(t), s3: freePort(t)})
 	}
 	for _, nd := range c.nodes {
 		c.writeConfig(nd, c.nodes, "")
@@ -108,12 +114,13 @@ func tail(b []byte, n int) []byte {
 func (c *cluster) writeConfig(nd *node, members []*node, join string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "id = %d\ndata_dir = %q\nlog_format = \"json\"\nlog_level = \"debug\"\n", nd.id, nd.dir)
-	fmt.Fprintf(&b, "[listen]\nhttp = %q\nrpc = %q\nraft = %q\n", nd.http, nd.rpc, nd.raf)
+	fmt.Fprintf(&b, "[listen]\nhttp = %q\nrpc = %q\nraft = %q\ns3 = %q\n", nd.http, nd.rpc, nd.raf, nd.s3)
+	fmt.Fprintf(&b, "[s3]\naccess_key = %q\nsecret_key = %q\n", s3AccessKey, s3SecretKey)
 	fmt.Fprintf(&b, "[raft]\ntick = \"20ms\"\nsnapshot_entries = 200\n")
 	fmt.Fprintf(&b, "[cluster]\nid = 7\njoin = %q\n", join)
 	if join == "" {
 		for _, m := range members {
-			fmt.Fprintf(&b, "[[cluster.members]]\nid = %d\nraft = %q\nhttp = %q\nrpc = %q\n", m.id, m.raf, "http://"+m.http, m.rpc)
+			fmt.Fprintf(&b, "[[cluster.members]]\nid = %d\nraft = %q\nhttp = %q\nrpc = %q\ns3 = %q\n", m.id, m.raf, "http://"+m.http, m.rpc, "http://"+m.s3)
 		}
 	}
 	if err := os.WriteFile(nd.dir+".toml", []byte(b.String()), 0o600); err != nil {
@@ -376,7 +383,7 @@ func TestMembershipOnALiveCluster(t *testing.T) {
 			via = nd
 		}
 	}
-	n4 := &node{id: 4, dir: filepath.Join(c.dir, "node-4"), http: freePort(t), rpc: freePort(t), raf: freePort(t)}
+	n4 := &node{id: 4, dir: filepath.Join(c.dir, "node-4"), http: freePort(t), rpc: freePort(t), raf: freePort(t), s3: freePort(t)}
 	c.nodes = append(c.nodes, n4)
 	c.writeConfig(n4, nil, via.url(""))
 	c.start(n4)
