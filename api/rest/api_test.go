@@ -95,6 +95,8 @@ func TestHealthReadyMetrics(t *testing.T) {
 	require.Equal(t, http.StatusOK, a.status)
 	body := string(a.body)
 	require.Contains(t, body, "minikv_raft_term")
+	require.Regexp(t, `(?m)^minikv_engine_disk_bytes [1-9]`, body, "the engine has files on disk")
+	require.Contains(t, body, "minikv_wal_disk_bytes")
 	require.Contains(t, body, `minikv_request_duration_seconds_count{api="rest",code="ok",op="kv.put"} 1`)
 	require.Contains(t, body, `minikv_request_duration_seconds_count{api="rest",code="ok",op="health.ready"} 2`)
 
