@@ -117,6 +117,9 @@ func checkWriteHeaders(h http.Header) error {
 			return errorf(codeNotImplemented, "Object tagging is not implemented by minikv yet.")
 		case lower == "x-amz-website-redirect-location":
 			return errorf(codeNotImplemented, "Website redirects are not implemented by minikv.")
+		case lower == "x-amz-write-offset-bytes":
+			// An append: taking it for a plain PUT would overwrite the object.
+			return errorf(codeNotImplemented, "Appending to an object (x-amz-write-offset-bytes) is not implemented by minikv.")
 		case strings.HasPrefix(lower, "x-amz-grant-"):
 			return aclNotSupported()
 		}
@@ -333,7 +336,9 @@ func (h *Handler) deleteObjects(q *request) error {
 	var keys []string
 	var idx []int // the entry of each key
 	for i, o := range req.Objects {
-		if o.VersionID == "" || o.VersionID == "null" {
+		// An entry with an ETag is a conditional delete, which minikv
+		// does not implement: it is answered so, and the object stays.
+		if (o.VersionID == "" || o.VersionID == "null") && o.ETag == "" {
 			keys = append(keys, o.Key)
 			idx = append(idx, i)
 		}
@@ -350,6 +355,8 @@ func (h *Handler) deleteObjects(q *request) error {
 		switch {
 		case o.VersionID != "" && o.VersionID != "null":
 			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: "NoSuchVersion", Message: "The specified version does not exist."})
+		case o.ETag != "":
+			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: codeNotImplemented, Message: "Conditional deletes (an ETag in the entry) are not implemented by minikv; the object was not deleted."})
 		case errs[i] != nil:
 			e := toError(errs[i])
 			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: e.Code, Message: e.Message})

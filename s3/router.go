@@ -78,6 +78,18 @@ var subresources = map[string]bool{
 	"versioning": true, "versions": true, "website": true, "renameObject": true,
 }
 
+// knownArguments are the query parameters operations take as arguments;
+// they may come with an empty value (prefix=, marker=).
+var knownArguments = map[string]bool{
+	"prefix": true, "delimiter": true, "marker": true, "max-keys": true, "list-type": true,
+	"continuation-token": true, "start-after": true, "encoding-type": true, "fetch-owner": true,
+	"key-marker": true, "upload-id-marker": true, "max-uploads": true, "version-id-marker": true,
+	"part-number-marker": true, "max-parts": true, "partNumber": true, "versionId": true, "x-id": true,
+	"id": true, "optional-object-attributes": true,
+	"response-content-type": true, "response-content-language": true, "response-expires": true,
+	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
+}
+
 // routeRequest works out what r asks for. The bucket comes from the Host
 // header when it is a subdomain of domain (virtual-host style), else from
 // the first segment of the path (path style). The key is the rest of the
@@ -134,6 +146,16 @@ func pickOperation(method, bucket, key string, q url.Values, copySource bool) ro
 		rt.op = op
 		rt.err = errorf(codeNotImplemented, "%s is not implemented by minikv", op)
 		return rt
+	}
+	// A bare parameter minikv does not know is a sub-resource of an S3
+	// operation it does not implement (?annotation, ?metadataTable, ...):
+	// taking it for the plain operation could overwrite or delete data.
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		if !subresources[name] && !knownArguments[name] && !strings.HasPrefix(strings.ToLower(name), "x-amz-") && slices.Equal(q[name], []string{""}) {
+			rt.op = "UnknownSubresource"
+			rt.err = errorf(codeNotImplemented, "the sub-resource ?%s is not implemented by minikv", name)
+			return rt
+		}
 	}
 	notAllowed := func(allow string) route {
 		rt.op = "MethodNotAllowed"

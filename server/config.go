@@ -162,9 +162,10 @@ func LoadConfig(path string, cfg *Config) error {
 // MINIKV_DATA_DIR, MINIKV_LISTEN_HTTP, MINIKV_RAFT_TICK, ...
 const envPrefix = "MINIKV_"
 
-// clientVariables are MINIKV_* variables the command line tools read, not
-// the server: the same shell may set both.
-var clientVariables = map[string]bool{"MINIKV_ENDPOINTS": true}
+// clientVariables are MINIKV_* variables the command line tools and the
+// tests read, not the server: the same shell (or CI job) may set both.
+var clientVariables = map[string]bool{"MINIKV_ENDPOINTS": true, "MINIKV_REQUIRE_S3_CLIENTS": true,
+	"MINIKV_EXERCISE_CHECK": true, "MINIKV_KNOWN_BUGS": true}
 
 // ApplyEnv overrides cfg with MINIKV_* variables from environ (KEY=VALUE
 // strings). The name of a key is its TOML path in upper case, dots as

@@ -146,7 +146,7 @@ func clusterUp(args []string, stdout, stderr io.Writer) int {
 	for i := range eps.Nodes {
 		n := &eps.Nodes[i]
 		cfgPath := filepath.Join(*dir, fmt.Sprintf("node-%d.toml", n.ID))
-		if err := os.WriteFile(cfgPath, []byte(nodeConfig(*n, eps, *dir, *engine)), 0o640); err != nil {
+		if err := os.WriteFile(cfgPath, []byte(nodeConfig(*n, eps, *dir, *engine)), 0o600); err != nil { // it holds the S3 secret
 			fmt.Fprintf(stderr, "minikv cluster up: %v\n", err)
 			stopAll()
 			return 1
@@ -305,7 +305,8 @@ func writeJSONFile(path string, v any) error {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o640); err != nil {
+	// 0600: endpoints.json holds the S3 secret key.
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

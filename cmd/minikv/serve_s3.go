@@ -37,7 +37,9 @@ func startS3(node *server.Node, metrics *api.Metrics, log *slog.Logger) (*s3Door
 	if err != nil {
 		return nil, nil, err
 	}
-	st := store.New(node.Internal(), store.Options{ChunkSize: node.Limits().MaxValueBytes})
+	// A chunk is one kv value in one command: it must fit both limits.
+	chunk := min(node.Limits().MaxValueBytes, store.DefaultChunkSize, node.Limits().MaxCommandBytes/2)
+	st := store.New(node.Internal(), store.Options{ChunkSize: chunk})
 	v := &sigv4.Verifier{
 		Creds:  sigv4.StaticCredentials{cfg.S3.AccessKey: cfg.S3.SecretKey},
 		Region: cfg.S3.Region,
