@@ -128,12 +128,18 @@ func (c *client) do(ctx context.Context, read bool, key string) error {
 		return networkFailure(err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return statusFailure(resp.StatusCode, c.body.Bytes())
+		f := statusFailure(resp.StatusCode, c.body.Bytes())
+		if n, ok := c.proto.(errorNamer); ok {
+			if name := n.errorName(c.body.Bytes()); name != "" {
+				f.kind += " " + name
+			}
+		}
+		return f
 	}
 	if read {
 		return c.proto.checkGet(c.body.Bytes(), c.value)
 	}
-	return nil
+	return c.proto.checkPut(resp.Header)
 }
 
 // asFailure gives an error a kind: a wrong answer unless it has one.

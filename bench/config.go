@@ -34,28 +34,44 @@ type Target string
 const (
 	TargetMinikv Target = "minikv" // minikv's REST API
 	TargetEtcd   Target = "etcd"   // etcd v3's HTTP/JSON gateway
+	TargetS3     Target = "s3"     // an S3 API: minikv's listen.s3, or any other
 )
 
-// ParseTarget parses minikv or etcd.
+// ParseTarget parses minikv, etcd or s3.
 func ParseTarget(s string) (Target, error) {
 	switch t := Target(s); t {
-	case TargetMinikv, TargetEtcd:
+	case TargetMinikv, TargetEtcd, TargetS3:
 		return t, nil
 	}
-	return "", fmt.Errorf("unknown target %q (want minikv or etcd)", s)
+	return "", fmt.Errorf("unknown target %q (want minikv, etcd or s3)", s)
+}
+
+// S3Config is how a run against an S3 API signs its requests and where it
+// keeps its objects.
+type S3Config struct {
+	AccessKey string
+	SecretKey string
+	Region    string // the region requests are signed for
+	Bucket    string // created if it does not exist; objects are Bucket/bench-NNNNNNNN
+	// SignPayload signs each put's body with its SHA-256 (computed once:
+	// every put writes the same value), which the server then checks as
+	// the body streams in. Otherwise puts are UNSIGNED-PAYLOAD.
+	SignPayload bool
 }
 
 // Config is what a run does.
 type Config struct {
 	Endpoints  []string      // base URLs; client i uses Endpoints[i mod len]
 	Target     Target        // the protocol spoken
+	S3         S3Config      // with TargetS3
 	LeaderOnly bool          // find the leader and send every request there
+	Rest       []string      // with TargetS3 and LeaderOnly, where to ask (see FindS3Leader)
 	Op         Op            // the load
 	ReadRatio  float64       // with OpMixed, the fraction of reads
 	Clients    int           // concurrent closed-loop clients
 	Duration   time.Duration // the measured period
 	Warmup     time.Duration // run before the measured period, not measured
-	ValueSize  int           // bytes per value
+	ValueSize  int           // bytes per value (per object with TargetS3)
 	Keys       int           // keyspace size; reads first write every key
 	Timeout    time.Duration // per request; 0 means none
 	Seed       uint64        // seeds every client's choice of keys
@@ -75,6 +91,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("warmup must not be negative, not %v", c.Warmup)
 	case c.ValueSize < 0:
 		return fmt.Errorf("value size must not be negative, not %d", c.ValueSize)
+	case c.ValueSize > MaxValueSize:
+		return fmt.Errorf("value size must be at most %s, not %d", FormatSize(MaxValueSize), c.ValueSize)
 	case c.Keys < 1:
 		return fmt.Errorf("keys must be at least 1, not %d", c.Keys)
 	case c.ReadRatio < 0 || c.ReadRatio > 1:
@@ -88,9 +106,50 @@ func (c *Config) Validate() error {
 	if _, err := ParseTarget(string(c.Target)); err != nil {
 		return err
 	}
-	for _, e := range c.Endpoints {
+	for _, e := range append(c.Endpoints[:len(c.Endpoints):len(c.Endpoints)], c.Rest...) {
 		if _, err := NormalizeEndpoint(e); err != nil {
 			return err
+		}
+	}
+	if c.Target != TargetS3 {
+		if len(c.Rest) > 0 {
+			return errors.New("rest endpoints are for finding the leader of an s3 target")
+		}
+		return nil
+	}
+	switch s := c.S3; {
+	case s.AccessKey == "":
+		return errors.New("s3: no access key")
+	case s.SecretKey == "":
+		return errors.New("s3: no secret key")
+	case s.Region == "":
+		return errors.New("s3: no region")
+	case strings.Trim(s.Region, "abcdefghijklmnopqrstuvwxyz0123456789-") != "":
+		return fmt.Errorf("s3: region %q: want lower-case letters, digits and '-'", s.Region)
+	case c.LeaderOnly && len(c.Rest) == 0:
+		return errors.New("s3: leader-only needs rest endpoints, where the leader can be asked for")
+	}
+	return CheckBucketName(c.S3.Bucket)
+}
+
+// MaxValueSize bounds a value or an object: every client holds the value,
+// and a read's answer, in memory.
+const MaxValueSize = 1 << 30
+
+// CheckBucketName reports whether name is a bucket name S3 accepts: 3 to
+// 63 lower-case letters, digits, '-' and '.', beginning and ending with a
+// letter or a digit.
+func CheckBucketName(name string) error {
+	bad := func(why string) error { return fmt.Errorf("bucket name %q: %s", name, why) }
+	if len(name) < 3 || len(name) > 63 {
+		return bad("want 3 to 63 characters")
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case (c == '-' || c == '.') && i > 0 && i < len(name)-1:
+		default:
+			return bad("want lower-case letters, digits, '-' and '.', beginning and ending with a letter or a digit")
 		}
 	}
 	return nil

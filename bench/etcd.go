@@ -42,6 +42,8 @@ func postJSON(ctx context.Context, url string, body []byte) (*http.Request, erro
 	return req, nil
 }
 
+func (etcdProtocol) checkPut(http.Header) error { return nil }
+
 func (etcdProtocol) checkGet(body, want []byte) error {
 	var r struct {
 		KVs []struct {

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -51,4 +53,65 @@ func sig3(x float64) string {
 		return fmt.Sprintf("%.1f", x)
 	}
 	return fmt.Sprintf("%.2f", x)
+}
+
+// The units of sizes: binary multiples, as object sizes are usually given.
+var sizeUnits = []struct {
+	name string
+	size int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+// ParseSize parses a size in bytes: a whole number with an optional unit,
+// B, KiB, MiB or GiB ("4KiB", "16 MiB", "100"). The decimal units KB, MB
+// and GB are refused rather than guessed at.
+func ParseSize(s string) (int64, error) {
+	bad := func() (int64, error) {
+		return 0, fmt.Errorf("size %q: want a whole number of bytes with an optional unit B, KiB, MiB or GiB, e.g. 64KiB", s)
+	}
+	t := strings.TrimSpace(s)
+	digits := len(t) - len(strings.TrimLeft(t, "0123456789"))
+	if digits == 0 {
+		return bad()
+	}
+	n, err := strconv.ParseInt(t[:digits], 10, 64)
+	if err != nil {
+		return bad()
+	}
+	unit := strings.TrimSpace(t[digits:])
+	if unit == "" {
+		return n, nil
+	}
+	for _, u := range sizeUnits {
+		if strings.EqualFold(unit, u.name) {
+			if n > math.MaxInt64/u.size {
+				return bad()
+			}
+			return n * u.size, nil
+		}
+	}
+	return bad()
+}
+
+// FormatSize writes n in the largest unit it is a whole number of: 16 B,
+// 1000 B, 64 KiB, 16 MiB.
+func FormatSize(n int64) string {
+	for _, u := range sizeUnits {
+		if n != 0 && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + " " + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10) + " B"
+}
+
+// mibPerSecond writes a data rate with three significant digits (or
+// grouped, from 1,000 up): 0.06, 3.91, 62.5, 1,234 MiB/s.
+func mibPerSecond(bytesPerSecond float64) string {
+	mib := bytesPerSecond / (1 << 20)
+	switch {
+	case mib >= 1000:
+		return group(int64(mib+0.5)) + " MiB/s"
+	case mib >= 1:
+		return sig3(mib) + " MiB/s"
+	}
+	return fmt.Sprintf("%.2f MiB/s", mib)
 }

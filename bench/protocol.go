@@ -10,23 +10,49 @@ import (
 )
 
 // A protocol turns the load's operations into HTTP requests for one kind of
-// server and judges the answers. Any 2xx status is a success whose body the
-// protocol then checks; anything else is an error of kind "HTTP <status>".
+// server and judges the answers. Any 2xx status is a success whose header
+// and body the protocol then checks; anything else is an error of kind
+// "HTTP <status>". A protocol is used by every client at once.
 type protocol interface {
+	// putRequest writes value, which is the same for every put of a run.
 	putRequest(ctx context.Context, endpoint, key string, value []byte) (*http.Request, error)
 	getRequest(ctx context.Context, endpoint, key string) (*http.Request, error)
+	// checkPut reports whether a successful write's answer is right.
+	checkPut(h http.Header) error
 	// checkGet reports whether a successful read returned want.
 	checkGet(body, want []byte) error
-	// statusRequest asks an endpoint who leads; parseStatus reads the
-	// answer: whether this endpoint leads, and if not, the leader's base
-	// URL when the endpoint names one.
+}
+
+// A leaderAsker is a protocol that can ask an endpoint who leads:
+// statusRequest asks, and parseStatus reads the answer: whether this
+// endpoint leads, and if not, the leader's base URL when the endpoint names
+// one. (S3 cannot be asked: an S3 run asks minikv's REST API, leader.go.)
+type leaderAsker interface {
 	statusRequest(ctx context.Context, endpoint string) (*http.Request, error)
 	parseStatus(body []byte) (isLeader bool, leaderURL string, err error)
 }
 
-func protocolFor(t Target) protocol {
-	if t == TargetEtcd {
+// A preparer readies a server for the load before it starts (an S3 run
+// creates its bucket); an error stops the run before it begins.
+type preparer interface {
+	prepare(ctx context.Context, hc *http.Client, endpoint string) error
+}
+
+// An errorNamer reads the name of the error an unsuccessful answer
+// reports, which then becomes part of the error's kind ("HTTP 503
+// SlowDown"); "" when it names none.
+type errorNamer interface {
+	errorName(body []byte) string
+}
+
+// newProtocol returns the protocol of cfg's target, for a run whose puts
+// all write value.
+func newProtocol(cfg *Config, value []byte) protocol {
+	switch cfg.Target {
+	case TargetEtcd:
 		return etcdProtocol{}
+	case TargetS3:
+		return newS3Protocol(cfg.S3, value)
 	}
 	return minikvProtocol{}
 }
@@ -55,6 +81,8 @@ func kvURL(endpoint, key string) string {
 	return endpoint + "/v1/kv/" + url.PathEscape(key)
 }
 
+func (minikvProtocol) checkPut(http.Header) error { return nil }
+
 func (minikvProtocol) checkGet(body, want []byte) error {
 	if !bytes.Equal(body, want) {
 		return fmt.Errorf("read %d bytes, not the %d written", len(body), len(want))
@@ -67,25 +95,51 @@ func (minikvProtocol) statusRequest(ctx context.Context, endpoint string) (*http
 }
 
 func (minikvProtocol) parseStatus(body []byte) (bool, string, error) {
-	var st struct {
-		Role    string `json:"role"`
-		Leader  uint64 `json:"leader"`
-		Members []struct {
-			ID   uint64 `json:"id"`
-			HTTP string `json:"http"`
-		} `json:"members"`
-	}
-	if err := json.Unmarshal(body, &st); err != nil {
-		return false, "", fmt.Errorf("reading /v1/cluster: %v", err)
+	st, err := parseClusterStatus(body)
+	if err != nil {
+		return false, "", err
 	}
 	if st.Role == "leader" {
 		return true, "", nil
 	}
-	for _, m := range st.Members {
-		if m.ID == st.Leader && st.Leader != 0 && m.HTTP != "" {
-			u, err := NormalizeEndpoint(m.HTTP)
-			return false, u, err
-		}
+	if m := st.member(st.Leader); m != nil && m.HTTP != "" {
+		u, err := NormalizeEndpoint(m.HTTP)
+		return false, u, err
 	}
 	return false, "", nil
+}
+
+// clusterStatus is what minikv's GET /v1/cluster says about who leads.
+type clusterStatus struct {
+	ID      uint64          `json:"id"`
+	Role    string          `json:"role"`
+	Leader  uint64          `json:"leader"` // 0 when the node knows none
+	Members []clusterMember `json:"members"`
+}
+
+type clusterMember struct {
+	ID   uint64 `json:"id"`
+	HTTP string `json:"http"`
+	S3   string `json:"s3"` // "" when the member serves no S3 API
+}
+
+func parseClusterStatus(body []byte) (*clusterStatus, error) {
+	var st clusterStatus
+	if err := json.Unmarshal(body, &st); err != nil {
+		return nil, fmt.Errorf("reading /v1/cluster: %v", err)
+	}
+	return &st, nil
+}
+
+// member returns the member with the given id, or nil.
+func (st *clusterStatus) member(id uint64) *clusterMember {
+	if id == 0 {
+		return nil
+	}
+	for i := range st.Members {
+		if st.Members[i].ID == id {
+			return &st.Members[i]
+		}
+	}
+	return nil
 }

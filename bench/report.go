@@ -11,11 +11,13 @@ import (
 // WriteText writes the result as a short table:
 //
 //	op put  clients 64  value 256 B  duration 10s  endpoints 3
-//	throughput 12,345 ops/s  (123,456 ops in 10.0s)  errors 0
+//	throughput 12,345 ops/s  3.01 MiB/s  (123,456 ops in 10.0s)  errors 0
 //	latency   p50 1.20ms  p90 2.10ms  p99 5.30ms  p99.9 12.1ms  max 40.2ms  mean 1.41ms
 //
 // with the preload and warmup before it when there were any, a latency
 // line per operation for a mixed load, and every kind of error after it.
+// The data rate counts the values written and read (an S3 run's objects),
+// not the protocol's own bytes.
 func (r *Result) WriteText(w io.Writer) error {
 	var b strings.Builder
 	c := r.Config
@@ -40,7 +42,8 @@ func (r *Result) WriteText(w io.Writer) error {
 		if r.Interrupted {
 			fmt.Fprintf(&b, "interrupted after %s: the figures cover only that\n", seconds(p.Elapsed))
 		}
-		fmt.Fprintf(&b, "throughput %s ops/s  (%s ops in %s)  errors %s\n", group(int64(p.Throughput()+0.5)), group(p.Ops), seconds(p.Elapsed), group(p.Errors.Total()))
+		fmt.Fprintf(&b, "throughput %s ops/s  %s  (%s ops in %s)  errors %s\n", group(int64(p.Throughput()+0.5)),
+			mibPerSecond(p.Throughput()*float64(c.ValueSize)), group(p.Ops), seconds(p.Elapsed), group(p.Errors.Total()))
 		fmt.Fprintf(&b, "latency   %s\n", quantiles(p.Latency, true))
 		if c.Op == OpMixed {
 			fmt.Fprintf(&b, "  get     %s\n", quantiles(p.Gets, true))
@@ -65,10 +68,14 @@ func (r *Result) WriteText(w io.Writer) error {
 
 func (r *Result) header() string {
 	c := r.Config
+	size := "value "
+	if c.Target == TargetS3 {
+		size = "object "
+	}
 	parts := []string{
 		"op " + string(c.Op),
 		fmt.Sprintf("clients %d", c.Clients),
-		fmt.Sprintf("value %d B", c.ValueSize),
+		size + FormatSize(int64(c.ValueSize)),
 		"duration " + c.Duration.String(),
 		fmt.Sprintf("endpoints %d", len(c.Endpoints)),
 	}
@@ -79,7 +86,14 @@ func (r *Result) header() string {
 	if c.LeaderOnly {
 		parts = append(parts, "leader-only "+r.Endpoints[0])
 	}
-	parts = append(parts, "target "+string(c.Target), "connections "+group(r.Connections))
+	parts = append(parts, "target "+string(c.Target))
+	if c.Target == TargetS3 {
+		parts = append(parts, "bucket "+c.S3.Bucket)
+		if c.S3.SignPayload {
+			parts = append(parts, "payload signed")
+		}
+	}
+	parts = append(parts, "connections "+group(r.Connections))
 	return strings.Join(parts, "  ")
 }
 
@@ -104,6 +118,7 @@ func seconds(d time.Duration) string {
 // latencies in milliseconds.
 type jsonResult struct {
 	Target      Target     `json:"target"`
+	S3          *jsonS3    `json:"s3,omitempty"`
 	Op          Op         `json:"op"`
 	Clients     int        `json:"clients"`
 	ValueSize   int        `json:"value_size"`
@@ -122,10 +137,19 @@ type jsonResult struct {
 	Run         *jsonPhase `json:"run,omitempty"`
 }
 
+// jsonS3 is how an S3 run signed and where it wrote; never the secret.
+type jsonS3 struct {
+	Bucket      string `json:"bucket"`
+	Region      string `json:"region"`
+	AccessKey   string `json:"access_key"`
+	SignPayload bool   `json:"sign_payload"`
+}
+
 type jsonPhase struct {
 	Elapsed    float64      `json:"elapsed_s"`
 	Ops        int64        `json:"ops"`
 	Throughput float64      `json:"ops_per_s"`
+	BytesPerS  float64      `json:"bytes_per_s"` // of values written and read
 	Errors     int64        `json:"errors"`
 	ErrorKinds []ErrorKind  `json:"errors_by_kind"`
 	Latency    *jsonLatency `json:"latency_ms,omitempty"`
@@ -152,20 +176,23 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		Duration: c.Duration.Seconds(), WarmupTime: c.Warmup.Seconds(),
 		Endpoints: r.Endpoints, LeaderOnly: c.LeaderOnly, Connections: r.Connections,
 		OK: r.OK(), Interrupted: r.Interrupted, Errors: r.Errors(),
-		Preload: phaseJSON(r.Preload), Warmup: phaseJSON(r.Warmup), Run: phaseJSON(r.Run),
 	}
 	if c.Op == OpMixed {
 		j.ReadRatio = &c.ReadRatio
 	}
+	if c.Target == TargetS3 {
+		j.S3 = &jsonS3{Bucket: c.S3.Bucket, Region: c.S3.Region, AccessKey: c.S3.AccessKey, SignPayload: c.S3.SignPayload}
+	}
+	j.Preload, j.Warmup, j.Run = phaseJSON(r.Preload, c.ValueSize), phaseJSON(r.Warmup, c.ValueSize), phaseJSON(r.Run, c.ValueSize)
 	return json.Marshal(j)
 }
 
-func phaseJSON(p *Phase) *jsonPhase {
+func phaseJSON(p *Phase, valueSize int) *jsonPhase {
 	if p == nil {
 		return nil
 	}
 	return &jsonPhase{
-		Elapsed: p.Elapsed.Seconds(), Ops: p.Ops, Throughput: p.Throughput(),
+		Elapsed: p.Elapsed.Seconds(), Ops: p.Ops, Throughput: p.Throughput(), BytesPerS: p.Throughput() * float64(valueSize),
 		Errors: p.Errors.Total(), ErrorKinds: p.Errors.Kinds(),
 		Latency: latencyJSON(p.Latency), Puts: latencyJSON(p.Puts), Gets: latencyJSON(p.Gets),
 	}

@@ -12,26 +12,19 @@ import (
 )
 
 // Run runs the load that cfg describes and returns what it measured. The
-// error is for a run that cannot start (bad settings, no leader found);
-// failed requests are counted in the Result, never returned. Cancelling
-// ctx stops the run early: the Result then holds what was measured so far.
+// error is for a run that cannot start (bad settings, no leader found, an
+// S3 bucket that cannot be created); failed requests are counted in the
+// Result, never returned. Cancelling ctx stops the run early: the Result
+// then holds what was measured so far.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	eps := make([]string, len(cfg.Endpoints))
-	for i, e := range cfg.Endpoints {
-		eps[i], _ = NormalizeEndpoint(e) // Validate checked them
-	}
-	if cfg.LeaderOnly {
-		var uncounted atomic.Int64
-		tr := newTransport(1, &uncounted)
-		lead, err := FindLeader(ctx, &http.Client{Transport: tr}, cfg.Target, eps)
-		tr.CloseIdleConnections()
-		if err != nil {
-			return nil, err
-		}
-		eps = []string{lead}
+	value := benchValue(cfg)
+	proto := newProtocol(&cfg, value)
+	eps, err := setUp(ctx, &cfg, proto)
+	if err != nil {
+		return nil, err
 	}
 	var dials atomic.Int64
 	tr := newTransport(maxClientsPerHost(cfg.Clients, eps), &dials)
@@ -40,9 +33,47 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	res := &Result{Config: cfg, Endpoints: eps}
 	res.Config.Progress = nil
-	runPhases(ctx, cfg, newClients(cfg, eps, hc), res)
+	runPhases(ctx, cfg, newClients(cfg, eps, hc, proto, value), res)
 	res.Connections = dials.Load()
 	return res, nil
+}
+
+// setUp returns the endpoints the load goes to: every endpoint, or with
+// LeaderOnly the leader's. It finds the leader, and prepares the server
+// when the protocol needs it, through connections of its own, not counted
+// with the load's.
+func setUp(ctx context.Context, cfg *Config, proto protocol) ([]string, error) {
+	eps := normalizeAll(cfg.Endpoints)
+	p, prepares := proto.(preparer)
+	if !cfg.LeaderOnly && !prepares {
+		return eps, nil
+	}
+	var uncounted atomic.Int64
+	tr := newTransport(1, &uncounted)
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	if cfg.LeaderOnly {
+		lead, err := locateLeader(ctx, hc, cfg, eps, normalizeAll(cfg.Rest))
+		if err != nil {
+			return nil, err
+		}
+		eps = []string{lead}
+	}
+	if prepares {
+		if err := p.prepare(ctx, hc, eps[0]); err != nil {
+			return nil, err
+		}
+	}
+	return eps, nil
+}
+
+// normalizeAll normalizes endpoints that Validate has checked.
+func normalizeAll(endpoints []string) []string {
+	out := make([]string, len(endpoints))
+	for i, e := range endpoints {
+		out[i], _ = NormalizeEndpoint(e)
+	}
+	return out
 }
 
 // runPhases runs the preload when there is one, then the warmup and the
@@ -100,20 +131,24 @@ func maxClientsPerHost(clients int, eps []string) int {
 	return most
 }
 
-func newClients(cfg Config, eps []string, hc *http.Client) []*client {
-	// One value, written by every put and expected by every get; letters,
-	// so that it reads well when someone looks at a key by hand.
+// benchValue is the one value every put writes and every get expects;
+// letters, so that it reads well when someone looks at a key by hand.
+func benchValue(cfg Config) []byte {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0))
 	value := make([]byte, cfg.ValueSize)
 	for i := range value {
 		value[i] = 'a' + byte(rng.IntN(26))
 	}
+	return value
+}
+
+func newClients(cfg Config, eps []string, hc *http.Client, proto protocol, value []byte) []*client {
 	clients := make([]*client, cfg.Clients)
 	for i := range clients {
 		clients[i] = &client{
 			endpoint: eps[i%len(eps)],
 			http:     hc,
-			proto:    protocolFor(cfg.Target),
+			proto:    proto,
 			op:       cfg.Op,
 			ratio:    cfg.ReadRatio,
 			keys:     cfg.Keys,
