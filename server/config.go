@@ -82,6 +82,7 @@ type RaftConfig struct {
 	ElectionTicks   int      `toml:"election_ticks"`
 	HeartbeatTicks  int      `toml:"heartbeat_ticks"`
 	SnapshotEntries uint64   `toml:"snapshot_entries"`
+	SnapshotBytes   uint64   `toml:"snapshot_bytes"`
 }
 
 // LimitsConfig bounds requests.
@@ -127,7 +128,8 @@ func DefaultConfig() Config {
 		LogFormat: "auto",
 		Listen:    Listen{HTTP: "127.0.0.1:7070", RPC: "127.0.0.1:7071", Raft: "127.0.0.1:7072", S3: "127.0.0.1:9000"},
 		Cluster:   ClusterConfig{ID: 1},
-		Raft:      RaftConfig{Tick: Duration(50 * time.Millisecond), ElectionTicks: 10, HeartbeatTicks: 1, SnapshotEntries: 10000},
+		Raft: RaftConfig{Tick: Duration(50 * time.Millisecond), ElectionTicks: 10, HeartbeatTicks: 1,
+			SnapshotEntries: 10000, SnapshotBytes: 256 << 20},
 		Limits: LimitsConfig{MaxKeyBytes: 4096, MaxValueBytes: 1 << 20, MaxRequestBytes: 8 << 20,
 			RequestTimeout: Duration(5 * time.Second)},
 		S3: S3Config{AccessKey: DefaultS3AccessKey, SecretKey: DefaultS3SecretKey, Region: "us-east-1"},
@@ -298,8 +300,8 @@ func (cfg *Config) Validate() error {
 		bad("raft: need tick > 0, heartbeat_ticks > 0 and election_ticks > 2 × heartbeat_ticks (got %v, %d, %d)",
 			time.Duration(r.Tick), r.HeartbeatTicks, r.ElectionTicks)
 	}
-	if r.SnapshotEntries == 0 {
-		bad("raft.snapshot_entries must be positive")
+	if r.SnapshotEntries == 0 || r.SnapshotBytes == 0 {
+		bad("raft.snapshot_entries and raft.snapshot_bytes must be positive")
 	}
 	l := cfg.Limits
 	if l.MaxKeyBytes <= 0 || l.MaxValueBytes <= 0 || l.MaxRequestBytes <= 0 || l.RequestTimeout <= 0 {

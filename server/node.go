@@ -97,6 +97,7 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Node, error
 		Dir:             cfg.DataDir,
 		TickInterval:    time.Duration(cfg.Raft.Tick),
 		SnapshotEntries: cfg.Raft.SnapshotEntries,
+		SnapshotBytes:   cfg.Raft.SnapshotBytes,
 		Logger:          log,
 		Metrics:         metrics,
 		NewTransport: func(h transport.Handler, s transport.SnapshotStore) (transport.Transport, error) {

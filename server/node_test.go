@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -98,4 +99,26 @@ func TestReservedKeysOnlyThroughInternal(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, page.Items, 1, "a scan of everything lists user keys only")
 	require.Equal(t, "user", string(page.Items[0].Key))
+}
+
+// Large values fill memory long before 10,000 entries do: a snapshot is
+// also taken once the entries applied since the last one reach
+// raft.snapshot_bytes, so the log held in memory stays bounded.
+func TestSnapshotByBytes(t *testing.T) {
+	cfg := testConfig(t, "pebble")
+	cfg.Raft.SnapshotEntries = 1 << 40
+	cfg.Raft.SnapshotBytes = 64 << 10
+	n, err := Open(cfg, nil, nil)
+	require.NoError(t, err)
+	defer n.Close()
+	waitLeader(t, n)
+	value := string(make([]byte, 8<<10))
+	for i := range 40 {
+		_, err := n.Do(context.Background(), put(fmt.Sprintf("big%02d", i), value))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool {
+		files, _ := filepath.Glob(filepath.Join(cfg.DataDir, "snap", "*.snap"))
+		return len(files) > 0
+	}, 5*time.Second, 10*time.Millisecond, "320 KiB of entries with snapshot_bytes = 64 KiB take snapshots")
 }

@@ -82,8 +82,13 @@ type Config struct {
 	// TickInterval is the real time one raft tick stands for.
 	TickInterval time.Duration
 	// SnapshotEntries: a snapshot is taken every this many applied entries
-	// (default 10,000).
+	// (default 10,000)...
 	SnapshotEntries uint64
+	// SnapshotBytes: ...or once the entries applied since the last one
+	// hold this many bytes (default 256 MiB). The core keeps its log in
+	// memory back to the snapshot before last, so this bounds the memory
+	// large entries (S3 chunks of 1 MiB) can take.
+	SnapshotBytes uint64
 	// NewTransport builds the transport; the runner is its Handler and its
 	// SnapshotStore. Telling it where the peers are is the caller's job
 	// (see OnConfChange).
@@ -126,15 +131,16 @@ type Node[R any] struct {
 	bg       sync.WaitGroup // snapshot writers
 
 	// Loop-owned state.
-	waiters     map[uint64][]waiter[R]
-	reads       map[string]*readReq
-	readyReads  []readyRead
-	readSeq     uint64
-	readPrefix  string // node id and incarnation: read ids are unique in the cluster
-	snapping    bool
-	lastSnap    raft.SnapshotMeta // the latest snapshot taken or installed
-	prevSnap    raft.SnapshotMeta // the one before: the core is compacted to it
-	lastApplied uint64
+	waiters      map[uint64][]waiter[R]
+	reads        map[string]*readReq
+	readyReads   []readyRead
+	readSeq      uint64
+	readPrefix   string // node id and incarnation: read ids are unique in the cluster
+	snapping     bool
+	lastSnap     raft.SnapshotMeta // the latest snapshot taken or installed
+	prevSnap     raft.SnapshotMeta // the one before: the core is compacted to it
+	lastApplied  uint64
+	appliedBytes uint64 // entry data applied since the last snapshot began
 
 	status atomic.Pointer[raft.Status]
 }
@@ -178,6 +184,9 @@ func Start[R any](cfg Config, sm StateMachine[R]) (*Node[R], error) {
 	}
 	if cfg.SnapshotEntries == 0 {
 		cfg.SnapshotEntries = 10000
+	}
+	if cfg.SnapshotBytes == 0 {
+		cfg.SnapshotBytes = 256 << 20
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -416,6 +425,7 @@ func (n *Node[R]) apply(entries []raft.Entry) error {
 	}
 	n.lastApplied = entries[len(entries)-1].Index
 	for i, e := range entries {
+		n.appliedBytes += uint64(len(e.Data))
 		if e.Type == raft.EntryConfChange {
 			n.confChanged(e)
 		}
@@ -485,7 +495,8 @@ func (n *Node[R]) expireReads() {
 // the last one.
 func (n *Node[R]) maybeSnapshot() {
 	st := n.raft.Status()
-	if n.snapping || st.Applied != n.lastApplied || st.Applied < n.lastSnap.Index+n.cfg.SnapshotEntries {
+	due := st.Applied >= n.lastSnap.Index+n.cfg.SnapshotEntries || n.appliedBytes >= n.cfg.SnapshotBytes
+	if n.snapping || st.Applied != n.lastApplied || st.Applied <= n.lastSnap.Index || !due {
 		return
 	}
 	meta, err := n.raft.SnapshotMeta(st.Applied)
@@ -503,7 +514,7 @@ func (n *Node[R]) maybeSnapshot() {
 		n.log.Error("snapshot", "err", fmt.Errorf("state machine captured index %d, expected %d", snap.Index(), meta.Index))
 		return
 	}
-	n.snapping = true
+	n.snapping, n.appliedBytes = true, 0
 	n.bg.Go(func() {
 		n.snapDone <- snapResult{meta: meta, err: n.writeSnapshot(meta, snap)}
 	})
