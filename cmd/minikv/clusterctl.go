@@ -107,11 +107,12 @@ func orDash(s string) string {
 }
 
 func clusterAdd(args []string, stdout, stderr io.Writer) int {
-	cmd := newCtlCmd("minikv cluster add", "--id N --raft ADDR --http URL --rpc ADDR", stdout, stderr)
+	cmd := newCtlCmd("minikv cluster add", "--id N --raft ADDR --http URL --rpc ADDR [--s3 URL]", stdout, stderr)
 	id := cmd.fs.Uint64("id", 0, "the new node's id (positive, never used before in this cluster)")
 	raft := cmd.fs.String("raft", "", "the new node's raft address, host:port")
 	httpURL := cmd.fs.String("http", "", "the new node's REST address, http://host:port")
 	rpc := cmd.fs.String("rpc", "", "the new node's RPC address, host:port")
+	s3URL := cmd.fs.String("s3", "", "the new node's S3 address, http://host:port (needed to forward S3 writes to it while it leads)")
 	pos, code := cmd.parse(args)
 	if code >= 0 {
 		return code
@@ -122,6 +123,11 @@ func clusterAdd(args []string, stdout, stderr io.Writer) int {
 	m, err := newMember(*id, *raft, *httpURL, *rpc)
 	if err != nil {
 		return cmd.usageError(err.Error())
+	}
+	if *s3URL != "" {
+		if m.S3, err = httpURLFlag("--s3", *s3URL); err != nil {
+			return cmd.usageError(err.Error())
+		}
 	}
 	return cmd.run(func(ctx context.Context, c *client.Client) error {
 		if err := c.AddMember(ctx, m); err != nil {
@@ -142,13 +148,23 @@ func newMember(id uint64, raft, httpURL, rpc string) (server.Member, error) {
 			return server.Member{}, fmt.Errorf("%s %q: want host:port", f.name, f.addr)
 		}
 	}
-	if httpURL != "" && !strings.Contains(httpURL, "://") {
-		httpURL = "http://" + httpURL
-	}
-	if u, err := url.Parse(httpURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return server.Member{}, fmt.Errorf("--http %q: want http://host:port", httpURL)
+	httpURL, err := httpURLFlag("--http", httpURL)
+	if err != nil {
+		return server.Member{}, err
 	}
 	return server.Member{ID: id, Raft: raft, HTTP: httpURL, RPC: rpc}, nil
+}
+
+// httpURLFlag checks an http(s)://host:port flag, adding http:// if the
+// scheme is missing.
+func httpURLFlag(name, v string) (string, error) {
+	if v != "" && !strings.Contains(v, "://") {
+		v = "http://" + v
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%s %q: want http://host:port", name, v)
+	}
+	return v, nil
 }
 
 func clusterRemove(args []string, stdout, stderr io.Writer) int {

@@ -79,6 +79,7 @@ func TestClusterUsageErrors(t *testing.T) {
 		{[]string{"cluster", "add", "--id", "4", "--http", "a:2", "--rpc", "a:3"}, `--raft "": want host:port`},
 		{[]string{"cluster", "add", "--id", "4", "--raft", "a:1", "--http", "a:2"}, `--rpc "": want host:port`},
 		{[]string{"cluster", "add", "--id", "4", "--raft", "a:1", "--rpc", "a:3"}, `--http "": want http://host:port`},
+		{[]string{"cluster", "add", "--id", "4", "--raft", "a:1", "--http", "a:2", "--rpc", "a:3", "--s3", "ftp://a:4"}, `--s3 "ftp://a:4": want http://host:port`},
 		{[]string{"cluster", "add", "--id", "x"}, `invalid value "x" for flag -id`},
 		{[]string{"cluster", "remove"}, "want the ID"},
 		{[]string{"cluster", "remove", "zero"}, `"zero" is not a node id`},
