@@ -26,6 +26,7 @@ import (
 	"github.com/minikv-go/minikv/s3/sigv4"
 	"github.com/minikv-go/minikv/s3/store"
 	"github.com/minikv-go/minikv/server"
+	"github.com/minikv-go/minikv/server/servertest"
 	"github.com/minio/minio-go/v7"
 	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/stretchr/testify/require"
@@ -52,21 +53,13 @@ type testNode struct {
 	once sync.Once
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // nodeConfig is a fast-ticking in-memory node whose S3 API listens on ln.
 func nodeConfig(t *testing.T, id uint64, ln net.Listener) server.Config {
 	cfg := server.DefaultConfig()
 	cfg.ID = id
 	cfg.DataDir = t.TempDir()
 	cfg.Engine = "memory"
-	cfg.Listen = server.Listen{HTTP: freeAddr(t), RPC: freeAddr(t), Raft: freeAddr(t), S3: ln.Addr().String()}
+	cfg.Listen = server.Listen{HTTP: servertest.FreeAddr(t), RPC: servertest.FreeAddr(t), Raft: servertest.FreeAddr(t), S3: ln.Addr().String()}
 	cfg.Raft.Tick = server.Duration(10 * time.Millisecond)
 	cfg.S3.AccessKey, cfg.S3.SecretKey, cfg.S3.Region = accessKey, secretKey, region
 	return cfg
@@ -140,16 +133,11 @@ func startCluster(t *testing.T, size int) []*testNode {
 		cfgs[i].Cluster.Members = members
 		nodes[i] = startNode(t, cfgs[i], lns[i], s3.Options{})
 	}
-	require.Eventually(t, func() bool {
-		lead := nodes[0].node.Status().Leader
-		for _, n := range nodes {
-			ok, _ := n.node.Ready()
-			if st := n.node.Status(); !ok || st.Leader == 0 || st.Leader != lead {
-				return false
-			}
-		}
-		return true
-	}, 10*time.Second, 10*time.Millisecond, "the cluster elects a leader every node knows")
+	servers := make([]*server.Node, len(nodes))
+	for i, n := range nodes {
+		servers[i] = n.node
+	}
+	servertest.WaitAgreedLeader(t, servers...)
 	return nodes
 }
 

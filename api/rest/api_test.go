@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minikv-go/minikv/server"
+	"github.com/minikv-go/minikv/server/servertest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -116,8 +117,8 @@ func TestNotReadyWithoutQuorum(t *testing.T) {
 	cfg := testConfig(t, 1, l)
 	cfg.Cluster.Members = []server.Member{
 		{ID: 1, Raft: cfg.Listen.Raft, HTTP: l.url},
-		{ID: 2, Raft: freeAddr(t)},
-		{ID: 3, Raft: freeAddr(t)},
+		{ID: 2, Raft: servertest.FreeAddr(t)},
+		{ID: 3, Raft: servertest.FreeAddr(t)},
 	}
 	n := start(t, cfg, l)
 	require.Equal(t, http.StatusOK, do(t, http.MethodGet, n.url+"/healthz", nil).status)

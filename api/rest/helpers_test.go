@@ -17,6 +17,7 @@ import (
 	"github.com/minikv-go/minikv/api"
 	"github.com/minikv-go/minikv/api/rest"
 	"github.com/minikv-go/minikv/server"
+	"github.com/minikv-go/minikv/server/servertest"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 )
@@ -28,15 +29,6 @@ type testNode struct {
 	url  string      // http://127.0.0.1:port
 	logs *syncBuffer // what the REST handler logged
 	once sync.Once
-}
-
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // listener is an HTTP listener whose address goes into a node's config
@@ -59,7 +51,7 @@ func testConfig(t *testing.T, id uint64, l listener) server.Config {
 	cfg.ID = id
 	cfg.DataDir = t.TempDir()
 	cfg.Engine = "pebble"
-	cfg.Listen = server.Listen{HTTP: l.ln.Addr().String(), RPC: freeAddr(t), Raft: freeAddr(t)}
+	cfg.Listen = server.Listen{HTTP: l.ln.Addr().String(), RPC: servertest.FreeAddr(t), Raft: servertest.FreeAddr(t)}
 	cfg.Raft.Tick = server.Duration(10 * time.Millisecond)
 	return cfg
 }
@@ -130,16 +122,11 @@ func startClusterWith(t *testing.T, size int, tweak func(*server.Config)) []*tes
 		}
 		nodes[i] = start(t, cfgs[i], ls[i])
 	}
-	require.Eventually(t, func() bool {
-		lead := nodes[0].node.Status().Leader
-		for _, n := range nodes {
-			ok, _ := n.node.Ready()
-			if st := n.node.Status(); !ok || st.Leader == 0 || st.Leader != lead {
-				return false
-			}
-		}
-		return true
-	}, 10*time.Second, 10*time.Millisecond, "the cluster elects a leader every node knows")
+	servers := make([]*server.Node, len(nodes))
+	for i, n := range nodes {
+		servers[i] = n.node
+	}
+	servertest.WaitAgreedLeader(t, servers...)
 	return nodes
 }
 

@@ -71,8 +71,11 @@ func agreedLeader(t *testing.T, nodes []*server.Node) *server.Node {
 				lead = n
 			}
 		}
+		if lead == nil {
+			return false // the leader they name is not among the running nodes yet
+		}
 		ready, _ := lead.Ready()
-		return lead != nil && ready
+		return ready
 	}, 15*time.Second, 10*time.Millisecond)
 	return lead
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/minikv-go/minikv/kv"
 	"github.com/minikv-go/minikv/s3/store"
 	"github.com/minikv-go/minikv/server"
+	"github.com/minikv-go/minikv/server/servertest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -28,19 +28,11 @@ const (
 	partsPrefix   = "\x00s3/q/"
 )
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func nodeConfig(t testing.TB, engine string) server.Config {
 	cfg := server.DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Engine = engine
-	cfg.Listen = server.Listen{HTTP: freeAddr(t), RPC: freeAddr(t), Raft: freeAddr(t)}
+	cfg.Listen = server.Listen{HTTP: servertest.FreeAddr(t), RPC: servertest.FreeAddr(t), Raft: servertest.FreeAddr(t)}
 	cfg.Raft.Tick = server.Duration(10 * time.Millisecond)
 	return cfg
 }

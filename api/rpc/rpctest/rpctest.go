@@ -13,6 +13,7 @@ import (
 
 	rpcapi "github.com/minikv-go/minikv/api/rpc"
 	"github.com/minikv-go/minikv/server"
+	"github.com/minikv-go/minikv/server/servertest"
 	"github.com/minikv-go/minikv/storage"
 	"github.com/stretchr/testify/require"
 )
@@ -71,7 +72,7 @@ func Start(t testing.TB, n int, opts ...func(*server.Config)) *Cluster {
 		cfg.DataDir = t.TempDir()
 		cfg.Engine = storage.KindMemory
 		cfg.LogLevel = "warn"
-		cfg.Listen = server.Listen{HTTP: freeAddr(t), RPC: ln.Addr().String(), Raft: freeAddr(t)}
+		cfg.Listen = server.Listen{HTTP: servertest.FreeAddr(t), RPC: ln.Addr().String(), Raft: servertest.FreeAddr(t)}
 		cfg.Raft.Tick = server.Duration(10 * time.Millisecond)
 		cfg.Limits.RequestTimeout = server.Duration(2 * time.Second)
 		cfgs[i] = cfg
@@ -152,13 +153,4 @@ func (c *Cluster) Addrs() []string {
 		out = append(out, n.Addr)
 	}
 	return out
-}
-
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
 }
