@@ -32,6 +32,15 @@ type Config struct {
 	Raft    RaftConfig    `toml:"raft"`
 	Limits  LimitsConfig  `toml:"limits"`
 	S3      S3Config      `toml:"s3"`
+	Debug   DebugConfig   `toml:"debug"`
+}
+
+// DebugConfig turns on tools for operators chasing a problem.
+type DebugConfig struct {
+	// Pprof serves Go's profiler (net/http/pprof) under /debug/pprof/ on
+	// the REST listener. Off by default: profiles show internals to
+	// whoever can reach the port.
+	Pprof bool `toml:"pprof"`
 }
 
 // S3Config configures the S3 API.
@@ -200,7 +209,10 @@ func (cfg *Config) Set(key, val string) error {
 	if !ok {
 		return fmt.Errorf("unknown config key %q", key)
 	}
-	return f.set(val)
+	if err := f.set(val); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return nil
 }
 
 type field struct{ v reflect.Value }
@@ -223,6 +235,12 @@ func (f field) set(s string) error {
 		*p = v
 	case *int64:
 		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return err
+		}
+		*p = v
+	case *bool:
+		v, err := strconv.ParseBool(s)
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ func TestConfigExampleDocumentsEveryKeyWithItsDefault(t *testing.T) {
 	text := string(b)
 	for key := range settable(&def) {
 		name := key
-		for _, section := range []string{"listen_", "cluster_", "raft_", "limits_", "s3_"} {
+		for _, section := range []string{"listen_", "cluster_", "raft_", "limits_", "s3_", "debug_"} {
 			if strings.HasPrefix(key, section) {
 				name = strings.TrimPrefix(key, section)
 			}
@@ -52,6 +52,9 @@ func TestConfigPrecedenceFileEnvSet(t *testing.T) {
 	require.Equal(t, Duration(20*time.Millisecond), cfg.Raft.Tick)
 	require.Equal(t, 20, cfg.Raft.ElectionTicks)
 	require.Equal(t, "127.0.0.1:9999", cfg.Listen.HTTP)
+	require.NoError(t, cfg.Set("debug.pprof", "true"))
+	require.True(t, cfg.Debug.Pprof)
+	require.ErrorContains(t, cfg.Set("debug.pprof", "yes please"), "debug.pprof")
 	require.NoError(t, cfg.Validate())
 	require.Equal(t, []Member{{ID: 1, Raft: "127.0.0.1:7072", HTTP: "http://127.0.0.1:9999", RPC: "127.0.0.1:7071", S3: "http://127.0.0.1:9000"}}, cfg.Cluster.Members,
 		"no members: a cluster of this node alone")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -34,12 +35,43 @@ func OpenPebble(dir string, opts Options) (Engine, error) {
 		size = 64 << 20
 	}
 	cache := pebble.NewCache(size)
-	db, err := pebble.Open(dir, &pebble.Options{Cache: cache, Logger: quietLogger{}})
+	db, err := pebble.Open(dir, pebbleOptions(cache))
 	if err != nil {
 		cache.Unref()
 		return nil, fmt.Errorf("storage: pebble: %w", err)
 	}
 	return &Pebble{db: db, cache: cache}, nil
+}
+
+// pebbleOptions tunes pebble for what minikv stores: small kv values, and
+// S3 chunks of up to 1 MiB written once and deleted whole.
+func pebbleOptions(cache *pebble.Cache) *pebble.Options {
+	o := &pebble.Options{
+		Cache:  cache,
+		Logger: quietLogger{},
+		// The default 4 MiB memtable flushes a dozen times a second under
+		// S3 writes, and every flush feeds compactions.
+		MemTableSize:                32 << 20,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       2,
+		L0StopWritesThreshold:       1000,
+		FormatMajorVersion:          pebble.FormatValueSeparation,
+	}
+	// Large values go to blob files that compactions move by reference
+	// instead of rewriting (WiscKey's key-value separation): an S3 chunk
+	// is then written about twice (pebble's log and its blob file), not
+	// once per LSM level.
+	o.Experimental.EnableColumnarBlocks = func() bool { return true }
+	o.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
+		return pebble.ValueSeparationPolicy{
+			Enabled:               true,
+			MinimumSize:           4 << 10,
+			MaxBlobReferenceDepth: 10,
+			RewriteMinimumAge:     5 * time.Minute,
+			TargetGarbageRatio:    0.2,
+		}
+	}
+	return o
 }
 
 // Get implements Reader.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -52,8 +53,13 @@ func serveCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "minikv serve: listen.rpc: %v\n", err)
 		return 1
 	}
+	var restHandler http.Handler = rest.New(node, rest.Options{Gatherer: reg, Metrics: metrics, Logger: log})
+	if cfg.Debug.Pprof {
+		restHandler = withPprof(restHandler)
+		log.Warn("debug.pprof is on: /debug/pprof/ on the REST listener shows the node's internals")
+	}
 	httpSrv := &http.Server{
-		Handler: rest.New(node, rest.Options{Gatherer: reg, Metrics: metrics, Logger: log}),
+		Handler: restHandler,
 		// Slow clients must not hold connections forever.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -173,7 +179,7 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, int) {
 			return cfg, exitUsage
 		}
 		if err := cfg.Set(key, val); err != nil {
-			fmt.Fprintf(stderr, "minikv serve: --set %s: %v\n", key, err)
+			fmt.Fprintf(stderr, "minikv serve: --set: %v\n", err)
 			return cfg, exitUsage
 		}
 	}
@@ -207,4 +213,17 @@ func newLogger(cfg server.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// withPprof serves Go's profiler under /debug/pprof/ and everything else
+// with h.
+func withPprof(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/", h)
+	return mux
 }

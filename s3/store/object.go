@@ -82,16 +82,12 @@ func (s *Store) PutObject(ctx context.Context, in PutInput) (ObjectMeta, error) 
 	if in.Size > MaxPutSize {
 		return ObjectMeta{}, ErrEntityTooLarge
 	}
-	if _, err := s.headBucket(ctx, in.Bucket, false); err != nil {
+	if err := s.writableBucket(ctx, in.Bucket); err != nil {
 		return ObjectMeta{}, err
 	}
 	if in.IfNoneMatch != "" || in.IfMatch != "" {
 		// Fail before reading the body; the write checks again.
-		_, _, ver, err := s.readRecord(ctx, in.Bucket, in.Key, true)
-		if err != nil {
-			return ObjectMeta{}, err
-		}
-		if err := s.checkWrite(ctx, in.Bucket, in.Key, ver, in.IfMatch, in.IfNoneMatch); err != nil {
+		if _, _, err := s.recordForWrite(ctx, in.Bucket, in.Key, true, in.IfMatch, in.IfNoneMatch); err != nil {
 			return ObjectMeta{}, err
 		}
 	}
@@ -121,10 +117,7 @@ func (s *Store) publish(ctx context.Context, bucket, key string, ing *ingested, 
 	}
 	inline := ing.w.written == 0 && ing.size() <= int64(s.opts.InlineMax)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		old, _, ver, err := s.readRecord(ctx, bucket, key, true)
-		if err == nil {
-			err = s.checkWrite(ctx, bucket, key, ver, ifMatch, ifNoneMatch)
-		}
+		old, ver, err := s.recordForWrite(ctx, bucket, key, attempt == 0, ifMatch, ifNoneMatch)
 		if err != nil {
 			ing.w.abandon(ctx)
 			return ObjectMeta{}, err
@@ -170,9 +163,40 @@ func (s *Store) publish(ctx context.Context, bucket, key string, ing *ingested, 
 	return ObjectMeta{}, ErrOperationAborted
 }
 
+// writableBucket checks, before a write reads its body, that the bucket
+// exists. It reads this node's state, which is the leader's (writes run
+// there), without a read barrier: the write's command settles the
+// question with its condition that the bucket has no tombstone, so a
+// stale "yes" costs nothing but that check, and a "no" is confirmed by a
+// linearizable read before it is believed.
+func (s *Store) writableBucket(ctx context.Context, bucket string) error {
+	if _, err := s.headBucket(ctx, bucket, true); !errors.Is(err, ErrNoSuchBucket) {
+		return err
+	}
+	_, err := s.headBucket(ctx, bucket, false)
+	return err
+}
+
+// recordForWrite reads the record a write replaces (version 0 if none) and
+// applies the write's If-Match / If-None-Match to it. The write's command
+// is conditional on the version read, so the read may be stale (this
+// node's state, no read barrier): a stale version makes the command fail
+// and the caller read again. A precondition that fails on a stale read is
+// confirmed by a linearizable one before it is reported.
+func (s *Store) recordForWrite(ctx context.Context, bucket, key string, stale bool, ifMatch, ifNoneMatch string) (objectRecord, uint64, error) {
+	rec, _, ver, err := s.readRecord(ctx, bucket, key, stale)
+	if err == nil {
+		err = checkWrite(rec, ver, ifMatch, ifNoneMatch)
+	}
+	if err != nil && stale {
+		return s.recordForWrite(ctx, bucket, key, false, ifMatch, ifNoneMatch)
+	}
+	return rec, ver, err
+}
+
 // checkWrite applies If-Match / If-None-Match of a write to the current
-// object (version ver, 0 if none).
-func (s *Store) checkWrite(ctx context.Context, bucket, key string, ver uint64, ifMatch, ifNoneMatch string) error {
+// object rec (version ver, 0 if none).
+func checkWrite(rec objectRecord, ver uint64, ifMatch, ifNoneMatch string) error {
 	if ifNoneMatch == "*" && ver != 0 {
 		return ErrPreconditionFailed
 	}
@@ -181,10 +205,6 @@ func (s *Store) checkWrite(ctx context.Context, bucket, key string, ver uint64, 
 	}
 	if ver == 0 {
 		return ErrNoSuchKey
-	}
-	rec, _, _, err := s.readRecord(ctx, bucket, key, true)
-	if err != nil {
-		return err
 	}
 	if !etagMatches(ifMatch, rec.Meta.ETag) {
 		return ErrPreconditionFailed
