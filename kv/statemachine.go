@@ -97,6 +97,27 @@ func requireEmpty(e storage.Reader) error {
 // Applied returns the index of the last applied entry.
 func (sm *StateMachine) Applied() uint64 { return sm.applied.Load() }
 
+// Durable reports whether the engine keeps its writes across a restart
+// once Sync returns (bolt, pebble; not the memory engine).
+func (sm *StateMachine) Durable() bool {
+	_, ok := sm.engine.(storage.Syncer)
+	return ok
+}
+
+// Sync makes everything applied so far durable, writes applied without
+// sync included, so that a restart finds the engine at Applied() or later.
+// It fails on an engine that is not Durable.
+func (sm *StateMachine) Sync() error {
+	s, ok := sm.engine.(storage.Syncer)
+	if !ok {
+		return errors.New("kv: sync: the engine keeps nothing across a restart")
+	}
+	if err := s.Sync(); err != nil {
+		return fmt.Errorf("kv: sync: %w", err)
+	}
+	return nil
+}
+
 // Now returns the state machine's clock: the largest command Time applied,
 // in Unix nanoseconds.
 func (sm *StateMachine) Now() int64 { return sm.clock.Load() }

@@ -110,7 +110,11 @@ func Open(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Node, error
 		},
 		OnConfChange: func(raft.ConfChange) { go n.syncPeers() },
 	}
-	if n.raft, err = runner.Start(rcfg, stateMachine{n.sm}); err != nil {
+	var sm runner.StateMachine[kv.Result] = stateMachine{n.sm}
+	if n.sm.Durable() {
+		sm = durableStateMachine{stateMachine{n.sm}}
+	}
+	if n.raft, err = runner.Start(rcfg, sm); err != nil {
 		n.engine.Close()
 		return nil, err
 	}
@@ -340,6 +344,13 @@ func (s stateMachine) Snapshot() (runner.Snapshot, error) {
 }
 
 func (s stateMachine) Restore(r io.Reader) error { return s.sm.Restore(r) }
+
+// durableStateMachine is the state machine on an engine that keeps its
+// writes across a restart: the runner's snapshots are then synced engine
+// views, not files (runner.Durable).
+type durableStateMachine struct{ stateMachine }
+
+func (s durableStateMachine) Sync() error { return s.sm.Sync() }
 
 type kvSnapshot struct{ *kv.Snapshot }
 

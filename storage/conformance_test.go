@@ -67,6 +67,7 @@ var conformance = []struct {
 	{"DumpRestore", testDumpRestore},
 	{"RestoreRejectsCorrupt", testRestoreCorrupt},
 	{"ReopenPersists", testReopen},
+	{"DurableEnginesSync", testSync},
 	{"Closed", testClosed},
 	{"RandomizedDifferential", testDifferential},
 	{"ConcurrentReadersSeeWholeBatches", testConcurrentAtomic},
@@ -458,6 +459,25 @@ func testReopen(t *testing.T, h *harness) {
 	v, ok := get(t, e, "second")
 	require.True(t, ok)
 	require.Equal(t, "life", v)
+}
+
+// The runner trusts a Syncer to keep its state without snapshot files, and
+// an engine without one to need them.
+func testSync(t *testing.T, h *harness) {
+	e := h.open()
+	s, ok := e.(Syncer)
+	require.Equal(t, h.kind.durable, ok, "only engines whose writes survive a restart are Syncers")
+	if !ok {
+		return
+	}
+	put(t, e, "a", "1")
+	require.NoError(t, s.Sync())
+	require.NoError(t, e.Close())
+	require.ErrorIs(t, s.Sync(), ErrClosed)
+	e = h.open()
+	v, ok := get(t, e, "a")
+	require.True(t, ok)
+	require.Equal(t, "1", v)
 }
 
 func testClosed(t *testing.T, h *harness) {

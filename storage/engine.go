@@ -81,6 +81,13 @@ type Engine interface {
 	Close() error
 }
 
+// Syncer is implemented by engines whose writes survive a restart: Sync
+// makes every write applied so far durable, those applied without sync
+// included. The memory engine has none.
+type Syncer interface {
+	Sync() error
+}
+
 // Snapshot is a consistent, read-only, point-in-time view of an engine.
 type Snapshot interface {
 	Reader

@@ -123,6 +123,20 @@ func (e *Pebble) Apply(b *Batch, sync bool) error {
 	return nil
 }
 
+// Sync implements Syncer: it fsyncs pebble's log, which holds every write
+// applied without sync since the last flush.
+func (e *Pebble) Sync() error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.closed {
+		return ErrClosed
+	}
+	if err := e.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("storage: pebble: sync: %w", err)
+	}
+	return nil
+}
+
 // Iter implements Reader. Pebble iterators see the engine as of creation.
 func (e *Pebble) Iter(opts IterOptions) (Iterator, error) {
 	e.mu.RLock()

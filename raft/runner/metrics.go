@@ -37,8 +37,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		MessagesSent:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "minikv_raft_messages_sent_total", Help: "Raft messages handed to the transport, by type."}, []string{"type"}),
 		FsyncSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "minikv_wal_fsync_seconds", Help: "Latency of WAL writes that fsync.",
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 14)}),
-		SnapsTaken: prometheus.NewCounter(prometheus.CounterOpts{Name: "minikv_snapshots_taken_total", Help: "Snapshots of the state machine written."}),
-		SnapBytes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "minikv_snapshot_bytes", Help: "Size of the snapshots written.",
+		SnapsTaken: prometheus.NewCounter(prometheus.CounterOpts{Name: "minikv_snapshots_taken_total", Help: "Snapshots of the state machine taken (on a durable engine, a kept view; see minikv_snapshot_bytes for files written)."}),
+		SnapBytes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "minikv_snapshot_bytes", Help: "Size of the snapshot files written (on a durable engine, only for followers that need one).",
 			Buckets: prometheus.ExponentialBuckets(1<<10, 4, 12)}),
 		SnapsInstall: prometheus.NewCounter(prometheus.CounterOpts{Name: "minikv_snapshots_installed_total", Help: "Snapshots received from a leader and installed."}),
 	}
@@ -86,9 +86,14 @@ func (m *Metrics) fsync(d time.Duration) {
 	}
 }
 
-func (m *Metrics) snapshotTaken(size int64) {
+func (m *Metrics) snapshotTaken() {
 	if m != nil {
 		m.SnapsTaken.Inc()
+	}
+}
+
+func (m *Metrics) snapshotFileWritten(size int64) {
+	if m != nil {
 		m.SnapBytes.Observe(float64(size))
 	}
 }

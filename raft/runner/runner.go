@@ -22,11 +22,14 @@
 // messages pile up in the channels, and the next turn drains them all into
 // one Ready — one fsync and one message per peer for many client requests.
 //
-// Snapshots: every SnapshotEntries applied entries the runner captures the
-// state machine (a consistent point-in-time view), streams it to a snapshot
-// file on another goroutine, then records it in the WAL. The core's log is
-// compacted one snapshot behind, so that a follower that lags by less than
-// SnapshotEntries catches up from the log instead of a whole snapshot.
+// Snapshots: every SnapshotEntries applied entries (or SnapshotBytes of
+// them) the runner captures the state machine (a consistent point-in-time
+// view), streams it to a snapshot file on another goroutine, then records
+// it in the WAL. A Durable state machine is synced instead, and its view
+// kept: a file is written from it only for a follower that needs one (see
+// views.go). The core's log is compacted one snapshot behind, so that a
+// follower that lags by less than SnapshotEntries catches up from the log
+// instead of a whole snapshot.
 package runner
 
 import (
@@ -112,13 +115,17 @@ var (
 
 // Node is one real raft node.
 type Node[R any] struct {
-	cfg   Config
-	log   *slog.Logger
-	raft  *raft.Raft
-	sm    StateMachine[R]
-	wal   *wal.WAL
-	snaps *wal.SnapshotFiles
-	tr    transport.Transport
+	cfg  Config
+	log  *slog.Logger
+	raft *raft.Raft
+	sm   StateMachine[R]
+	// durable is sm if it keeps its state across a crash; its snapshots
+	// are views kept in views, not files.
+	durable Durable
+	views   *views
+	wal     *wal.WAL
+	snaps   *wal.SnapshotFiles
+	tr      transport.Transport
 
 	recvc    chan raft.Message
 	propc    chan proposal[R]
@@ -141,6 +148,10 @@ type Node[R any] struct {
 	prevSnap     raft.SnapshotMeta // the one before: the core is compacted to it
 	lastApplied  uint64
 	appliedBytes uint64 // entry data applied since the last snapshot began
+	// unservable: the snapshot the core would send (prevSnap) has no file
+	// and no view (a durable state machine restarted past it). The next
+	// snapshot is taken at once and the log compacted to it.
+	unservable bool
 
 	status atomic.Pointer[raft.Status]
 }
@@ -173,6 +184,7 @@ type readyRead struct {
 
 type snapResult struct {
 	meta raft.SnapshotMeta
+	view Snapshot // a durable state machine's snapshot, kept in views
 	err  error
 }
 
@@ -204,6 +216,7 @@ func Start[R any](cfg Config, sm StateMachine[R]) (*Node[R], error) {
 		stopc: make(chan struct{}), done: make(chan struct{}),
 		waiters: map[uint64][]waiter[R]{}, reads: map[string]*readReq{},
 	}
+	n.durable, _ = sm.(Durable)
 	// The leader matches heartbeat answers to pending reads by their id, so
 	// ids must differ between nodes, and between incarnations of one node
 	// (a restarted node's counter starts again while the leader may still
@@ -213,7 +226,7 @@ func Start[R any](cfg Config, sm StateMachine[R]) (*Node[R], error) {
 		n.closeStorage()
 		return nil, err
 	}
-	tr, err := cfg.NewTransport(n, snapStore{n.snaps})
+	tr, err := cfg.NewTransport(n, n.views)
 	if err != nil {
 		n.closeStorage()
 		return nil, fmt.Errorf("runner: transport: %w", err)
@@ -249,11 +262,42 @@ func (n *Node[R]) open() error {
 		return fmt.Errorf("runner: the state machine has applied index %d, but the log ends at %d: the data dir's engine and WAL do not belong together", applied, last)
 	}
 	n.lastSnap, n.prevSnap, n.lastApplied = snap, snap, applied
+	n.views = newViews(n.snaps, n.cfg.Metrics)
+	if err := n.keepRecoveredView(snap, applied); err != nil {
+		return err
+	}
 	if n.raft, err = raft.New(n.cfg.Raft, ps); err != nil {
 		return fmt.Errorf("runner: %w", err)
 	}
 	n.log.Info("recovered", "term", ps.HardState.Term, "commit", ps.HardState.Commit,
 		"snapshot", snap.Index, "applied", applied, "last_index", lastIndex(ps))
+	return nil
+}
+
+// keepRecoveredView makes the recovered snapshot servable to followers
+// again when it has no file: a durable state machine still at its index
+// gives a view of it; one past it cannot, and the next snapshot is taken
+// at once (unservable).
+func (n *Node[R]) keepRecoveredView(snap raft.SnapshotMeta, applied uint64) error {
+	if n.durable == nil || snap.Index == 0 {
+		return nil
+	}
+	if rc, _, err := n.snaps.Open(snap.Index, snap.Term); err == nil {
+		return rc.Close()
+	}
+	if applied != snap.Index {
+		n.unservable = true
+		return nil
+	}
+	view, err := n.sm.Snapshot()
+	if err != nil {
+		return fmt.Errorf("runner: snapshot view at %d: %w", snap.Index, err)
+	}
+	if view.Index() != snap.Index {
+		view.Close()
+		return fmt.Errorf("runner: state machine captured index %d, expected %d", view.Index(), snap.Index)
+	}
+	n.views.add(snap, view)
 	return nil
 }
 
@@ -394,7 +438,8 @@ func (n *Node[R]) installSnapshot(meta raft.SnapshotMeta) error {
 		return err
 	}
 	n.lastApplied = meta.Index
-	n.prevSnap, n.lastSnap = meta, meta
+	n.prevSnap, n.lastSnap, n.unservable = meta, meta, false
+	n.views.dropBelow(meta.Index)
 	n.failWaitersUpTo(meta.Index)
 	if err := n.snaps.Prune(meta.Index); err != nil {
 		n.log.Warn("removing old snapshots", "err", err)
@@ -495,7 +540,7 @@ func (n *Node[R]) expireReads() {
 // the last one.
 func (n *Node[R]) maybeSnapshot() {
 	st := n.raft.Status()
-	due := st.Applied >= n.lastSnap.Index+n.cfg.SnapshotEntries || n.appliedBytes >= n.cfg.SnapshotBytes
+	due := st.Applied >= n.lastSnap.Index+n.cfg.SnapshotEntries || n.appliedBytes >= n.cfg.SnapshotBytes || n.unservable
 	if n.snapping || st.Applied != n.lastApplied || st.Applied <= n.lastSnap.Index || !due {
 		return
 	}
@@ -515,6 +560,14 @@ func (n *Node[R]) maybeSnapshot() {
 		return
 	}
 	n.snapping, n.appliedBytes = true, 0
+	if n.durable != nil {
+		// Sync, so that the state survives without the log before meta;
+		// the view is what a follower will get.
+		n.bg.Go(func() {
+			n.snapDone <- snapResult{meta: meta, view: snap, err: n.durable.Sync()}
+		})
+		return
+	}
 	n.bg.Go(func() {
 		n.snapDone <- snapResult{meta: meta, err: n.writeSnapshot(meta, snap)}
 	})
@@ -535,7 +588,7 @@ func (n *Node[R]) writeSnapshot(meta raft.SnapshotMeta, snap Snapshot) error {
 	if err := w.Commit(); err != nil {
 		return err
 	}
-	n.cfg.Metrics.snapshotTaken(size)
+	n.cfg.Metrics.snapshotFileWritten(size)
 	return nil
 }
 
@@ -543,18 +596,31 @@ func (n *Node[R]) writeSnapshot(meta raft.SnapshotMeta, snap Snapshot) error {
 // log one snapshot behind.
 func (n *Node[R]) snapshotWritten(r snapResult) {
 	n.snapping = false
-	if r.err != nil {
-		n.log.Error("writing a snapshot", "index", r.meta.Index, "err", r.err)
+	if r.err != nil || r.meta.Index <= n.lastSnap.Index { // or a leader's snapshot overtook it
+		if r.view != nil {
+			r.view.Close()
+		}
+		if r.err != nil {
+			n.log.Error("writing a snapshot", "index", r.meta.Index, "err", r.err)
+		}
 		return
 	}
-	if r.meta.Index <= n.lastSnap.Index {
-		return // a leader's snapshot overtook it
-	}
 	if err := n.wal.SaveSnapshot(r.meta); err != nil {
+		if r.view != nil {
+			r.view.Close()
+		}
 		n.fail(fmt.Errorf("runner: WAL: %w", err))
 		return
 	}
+	if r.view != nil {
+		n.views.add(r.meta, r.view)
+	}
+	n.cfg.Metrics.snapshotTaken()
 	n.prevSnap, n.lastSnap = n.lastSnap, r.meta
+	if n.unservable {
+		n.prevSnap, n.unservable = r.meta, false
+	}
+	n.views.dropBelow(n.prevSnap.Index)
 	if keep := n.prevSnap.Index; keep > 0 {
 		if err := n.raft.Compact(keep); err != nil {
 			n.log.Error("compacting the log", "err", err)
@@ -764,27 +830,16 @@ func (n *Node[R]) Stop() error {
 	// machine's engine, which the caller closes next); its result is
 	// dropped, and the next start takes a new one.
 	n.bg.Wait()
+	select {
+	case r := <-n.snapDone: // taken, but never recorded
+		if r.view != nil {
+			r.view.Close()
+		}
+	default:
+	}
+	n.views.closeAll()
 	if err := n.wal.Close(); err != nil && !errors.Is(err, wal.ErrClosed) {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// snapStore is the transport's view of the snapshot files.
-type snapStore struct{ files *wal.SnapshotFiles }
-
-func (s snapStore) Open(meta raft.SnapshotMeta) (io.ReadCloser, int64, error) {
-	return s.files.Open(meta.Index, meta.Term)
-}
-
-func (s snapStore) Receive(meta raft.SnapshotMeta, r io.Reader) error {
-	w, err := s.files.Create(meta.Index, meta.Term)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, r); err != nil {
-		w.Abort()
-		return err
-	}
-	return w.Commit()
 }

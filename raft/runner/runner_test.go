@@ -1,12 +1,14 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -75,6 +77,49 @@ func (c *counter) Restore(r io.Reader) error {
 	return nil
 }
 
+// durableCounter is a counter that keeps its state in a file, written at
+// every Apply, like an engine that fsyncs each commit (bolt): a restart
+// finds it where it stopped, which may be past its last snapshot. It is
+// Durable, so the runner's snapshots of it are views, not files.
+type durableCounter struct {
+	*counter
+	path string
+}
+
+func openDurableCounter(t *testing.T, dir string) *durableCounter {
+	d := &durableCounter{counter: &counter{}, path: filepath.Join(dir, "counter")}
+	if b, err := os.ReadFile(d.path); err == nil {
+		require.NoError(t, d.counter.Restore(bytes.NewReader(b)))
+	}
+	return d
+}
+
+func (d *durableCounter) persist() error {
+	snap, _ := d.counter.Snapshot()
+	var b bytes.Buffer
+	if _, err := snap.WriteTo(&b); err != nil {
+		return err
+	}
+	return os.WriteFile(d.path, b.Bytes(), 0o600)
+}
+
+func (d *durableCounter) Apply(entries []raft.Entry) ([]uint64, error) {
+	out, err := d.counter.Apply(entries)
+	if err != nil {
+		return nil, err
+	}
+	return out, d.persist()
+}
+
+func (d *durableCounter) Restore(r io.Reader) error {
+	if err := d.counter.Restore(r); err != nil {
+		return err
+	}
+	return d.persist()
+}
+
+func (d *durableCounter) Sync() error { return nil } // every Apply persisted
+
 func add(v uint64) []byte { return binary.AppendUvarint(nil, v) }
 
 // cluster is n runner nodes over real TCP transports on loopback.
@@ -85,10 +130,16 @@ type cluster struct {
 	nodes []*Node[uint64]
 	sms   []*counter
 	snapN uint64
+	// durable nodes run a durableCounter; the others a counter.
+	durable bool
 }
 
 func newCluster(t *testing.T, n int, snapshotEntries uint64) *cluster {
-	c := &cluster{t: t, snapN: snapshotEntries}
+	return newClusterOf(t, n, snapshotEntries, false)
+}
+
+func newClusterOf(t *testing.T, n int, snapshotEntries uint64, durable bool) *cluster {
+	c := &cluster{t: t, snapN: snapshotEntries, durable: durable}
 	for range n {
 		c.dirs = append(c.dirs, t.TempDir())
 		c.addrs = append(c.addrs, "")
@@ -122,6 +173,11 @@ func (c *cluster) start(id int) {
 		peers = append(peers, uint64(i+1))
 	}
 	sm := &counter{}
+	var machine StateMachine[uint64] = sm
+	if c.durable {
+		d := openDurableCounter(c.t, c.dirs[id-1])
+		sm, machine = d.counter, d
+	}
 	addr := c.addrs[id-1]
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -136,7 +192,7 @@ func (c *cluster) start(id int) {
 			return transport.NewTCP(transport.Config{ID: uint64(id), ClusterID: 1, ListenAddr: addr, Handler: h, Snapshots: s,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		},
-	}, sm)
+	}, machine)
 	require.NoError(c.t, err)
 	c.nodes[id-1], c.sms[id-1] = n, sm
 	c.addrs[id-1] = n.tr.(*transport.TCP).Addr()
@@ -259,4 +315,78 @@ func TestStoppedNodeAnswersErrStopped(t *testing.T) {
 	_, err := n.Propose(context.Background(), add(1))
 	require.ErrorIs(t, err, ErrStopped)
 	require.ErrorIs(t, n.ReadBarrier(context.Background()), ErrStopped)
+}
+
+func (c *cluster) snapFiles(id int) []string {
+	files, err := filepath.Glob(filepath.Join(c.dirs[id-1], "snap", "*.snap"))
+	require.NoError(c.t, err)
+	return files
+}
+
+func (c *cluster) id(n *Node[uint64]) int {
+	for i, m := range c.nodes {
+		if m == n {
+			return i + 1
+		}
+	}
+	c.t.Fatal("not a node of the cluster")
+	return 0
+}
+
+// A durable state machine's snapshots are views: the leader compacts its
+// log without writing a snapshot file, and writes one only when a
+// follower is too far behind for the log.
+func TestDurableSnapshotsAreWrittenOnlyForAFollowerThatNeedsOne(t *testing.T) {
+	c := newClusterOf(t, 3, 20, true)
+	lead := c.leader()
+	id := c.id(lead)
+	follower := id%3 + 1
+	c.stop(follower)
+	var want uint64
+	for i := uint64(1); i <= 100; i++ {
+		want += i
+		c.propose(i)
+	}
+	lead = c.leader()
+	require.Eventually(t, func() bool { return lead.Status().FirstIndex > 40 }, 5*time.Second, 10*time.Millisecond,
+		"snapshots taken and the log compacted")
+	require.Empty(t, c.snapFiles(c.id(lead)), "no snapshot file before a follower needs one")
+
+	c.start(follower)
+	require.Eventually(t, func() bool {
+		n := c.nodes[follower-1]
+		return n.ReadBarrier(context.Background()) == nil && c.sms[follower-1].get() == want
+	}, 10*time.Second, 20*time.Millisecond, "node %d catches up to %d through a snapshot", follower, want)
+	require.Len(t, c.snapFiles(c.id(lead)), 1, "the leader wrote the file the follower needed")
+	require.NotEmpty(t, c.snapFiles(follower), "the follower keeps the snapshot it installed")
+}
+
+// A durable node that restarts past its last snapshot has neither a view
+// nor a file of it: it must take a new snapshot at once and compact to it,
+// or a follower that needs a snapshot waits forever.
+func TestDurableNodeRestartedPastItsSnapshotCanStillSendOne(t *testing.T) {
+	c := newClusterOf(t, 3, 20, true)
+	lead := c.leader()
+	a := c.id(lead)
+	b, f := a%3+1, (a+1)%3+1
+	c.stop(f) // f will need a snapshot
+	var want uint64
+	for i := uint64(1); i <= 90; i++ {
+		want += i
+		c.propose(i)
+	}
+	require.Eventually(t, func() bool {
+		n := c.nodes[a-1]
+		return n.Status().FirstIndex > 40 && n.Status().Applied%20 != 0
+	}, 5*time.Second, 10*time.Millisecond, "node %d compacted its log and applied past its last snapshot", a)
+	// a restarts past its snapshot; b goes away, so a (whose log is newer
+	// than f's) must lead and send f the snapshot.
+	c.stop(a)
+	c.stop(b)
+	c.start(a)
+	c.start(f)
+	require.Eventually(t, func() bool {
+		n := c.nodes[f-1]
+		return n.ReadBarrier(context.Background()) == nil && c.sms[f-1].get() == want
+	}, 10*time.Second, 20*time.Millisecond, "node %d catches up to %d through node %d's snapshot", f, want, a)
 }
