@@ -138,7 +138,7 @@ func DefaultConfig() Config {
 		Listen:    Listen{HTTP: "127.0.0.1:7070", RPC: "127.0.0.1:7071", Raft: "127.0.0.1:7072", S3: "127.0.0.1:9000"},
 		Cluster:   ClusterConfig{ID: 1},
 		Raft: RaftConfig{Tick: Duration(50 * time.Millisecond), ElectionTicks: 10, HeartbeatTicks: 1,
-			SnapshotEntries: 10000, SnapshotBytes: 256 << 20},
+			SnapshotEntries: 10000, SnapshotBytes: 64 << 20},
 		Limits: LimitsConfig{MaxKeyBytes: 4096, MaxValueBytes: 1 << 20, MaxRequestBytes: 8 << 20,
 			RequestTimeout: Duration(5 * time.Second)},
 		S3: S3Config{AccessKey: DefaultS3AccessKey, SecretKey: DefaultS3SecretKey, Region: "us-east-1"},

@@ -88,7 +88,7 @@ type Config struct {
 	// (default 10,000)...
 	SnapshotEntries uint64
 	// SnapshotBytes: ...or once the entries applied since the last one
-	// hold this many bytes (default 256 MiB). The core keeps its log in
+	// hold this many bytes (default 64 MiB). The core keeps its log in
 	// memory back to the snapshot before last, so this bounds the memory
 	// large entries (S3 chunks of 1 MiB) can take.
 	SnapshotBytes uint64
@@ -198,7 +198,7 @@ func Start[R any](cfg Config, sm StateMachine[R]) (*Node[R], error) {
 		cfg.SnapshotEntries = 10000
 	}
 	if cfg.SnapshotBytes == 0 {
-		cfg.SnapshotBytes = 256 << 20
+		cfg.SnapshotBytes = 64 << 20
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
