@@ -155,15 +155,26 @@ func (c *Command) encodedLen() int {
 // as nil, and a command without ops has nil Ops, so re-encoding a decoded
 // command gives back exactly the input bytes. The result never aliases b.
 func DecodeCommand(b []byte) (Command, error) {
-	c, err := decodeCommand(b)
+	return decodeCommandFrom(b, false)
+}
+
+// decodeEntryCommand decodes the command of a log entry for Apply. Its keys
+// and values alias the entry's data, which nobody changes once it is in
+// the log: an S3 chunk is not copied twice more on its way to the engine.
+func decodeEntryCommand(b []byte) (Command, error) {
+	return decodeCommandFrom(b, true)
+}
+
+func decodeCommandFrom(b []byte, alias bool) (Command, error) {
+	c, err := decodeCommand(b, alias)
 	if err != nil {
 		return Command{}, fmt.Errorf("%w: decode command: %v", ErrInvalid, err)
 	}
 	return c, nil
 }
 
-func decodeCommand(b []byte) (Command, error) {
-	d := &decoder{b: b}
+func decodeCommand(b []byte, alias bool) (Command, error) {
+	d := &decoder{b: b, alias: alias}
 	var c Command
 	if v := d.byte(); d.err == nil && v != commandVersion {
 		return c, fmt.Errorf("unknown encoding version %d", v)

@@ -14,10 +14,13 @@ import (
 var errShort = errors.New("truncated")
 
 // decoder reads from b. The first error sticks: later reads return zero
-// values, and the caller checks err once at the end.
+// values, and the caller checks err once at the end. Byte strings are
+// copies, unless alias is set: then they are slices of b (capped, so an
+// append cannot write into b), for callers that own b and never change it.
 type decoder struct {
-	b   []byte
-	err error
+	b     []byte
+	err   error
+	alias bool
 }
 
 func (d *decoder) fail(err error) {
@@ -98,7 +101,11 @@ func (d *decoder) bytes() []byte {
 		return nil
 	}
 	var out []byte
-	if n > 0 {
+	switch {
+	case n == 0:
+	case d.alias:
+		out = d.b[:n:n]
+	default:
 		out = append([]byte(nil), d.b[:n]...)
 	}
 	d.b = d.b[n:]
@@ -110,7 +117,10 @@ func (d *decoder) rest() []byte {
 	if d.err != nil || len(d.b) == 0 {
 		return nil
 	}
-	out := append([]byte(nil), d.b...)
+	out := d.b[:len(d.b):len(d.b)]
+	if !d.alias {
+		out = append([]byte(nil), d.b...)
+	}
 	d.b = nil
 	return out
 }

@@ -155,8 +155,11 @@ func (r *record) encode() []byte {
 	return append(b, r.value...)
 }
 
+// decodeRecord decodes a stored record. Its value aliases b: engines'
+// Get returns a copy the caller owns, but an iterator's value must be
+// copied before the iterator moves.
 func decodeRecord(b []byte) (record, error) {
-	d := &decoder{b: b}
+	d := &decoder{b: b, alias: true}
 	var r record
 	r.version = d.uvarint()
 	r.expiresAt = d.varint()

@@ -124,6 +124,7 @@ func (sm *StateMachine) Scan(req ScanRequest) (ScanResult, error) {
 		if err != nil {
 			return ScanResult{}, fmt.Errorf("kv: scan: key %q: %w", it.Key()[1:], err)
 		}
+		rec.value = cloneOrNil(rec.value) // the iterator's value is valid until Next
 		if !rec.live(now) {
 			continue
 		}

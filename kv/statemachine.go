@@ -216,7 +216,7 @@ func (a *applier) applyEntry(e *raft.Entry) (Result, error) {
 	if e.Type != raft.EntryNormal || len(e.Data) == 0 {
 		return res, nil
 	}
-	cmd, err := DecodeCommand(e.Data)
+	cmd, err := decodeEntryCommand(e.Data)
 	if err != nil {
 		res.Code = CodeInvalid
 		return res, nil
