@@ -3,6 +3,7 @@ package s3_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/minikv-go/minikv/s3"
+	"github.com/minio/minio-go/v7/pkg/signer"
 	"github.com/stretchr/testify/require"
 )
 
@@ -100,6 +102,57 @@ func TestPresignedURLs(t *testing.T) {
 	a = rawDo(t, req)
 	a.requireError(t, http.StatusForbidden, "AccessDenied")
 	require.Contains(t, a.body, "Request has expired")
+}
+
+// TestPresignedURLsV2: boto3 presigns with Signature Version 2 by
+// default (AWSAccessKeyId, Expires, Signature in the query), path style
+// and virtual-host style.
+func TestPresignedURLsV2(t *testing.T) {
+	const domain = "s3.minikv.test"
+	n := startSingle(t, s3.Options{Domain: domain})
+	c := awsClient(n)
+	ctx := ctxT(t)
+	_, err := c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("presign2")})
+	require.NoError(t, err)
+	_, err = c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("presign2"), Key: aws.String("dir/file name+1.txt"), Body: body("shared")})
+	require.NoError(t, err)
+
+	get := func(req *http.Request) rawAnswer {
+		t.Helper()
+		req.Host = req.URL.Host // what the client signed; the connection goes to the node
+		req.URL.Host = n.host
+		return rawDo(t, req)
+	}
+	req, _ := http.NewRequest(http.MethodGet, n.url+"/presign2/dir/file%20name%2B1.txt?response-content-type=text%2Fplain", nil)
+	a := get(signer.PreSignV2(*req, accessKey, secretKey, 300, false))
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	require.Equal(t, "shared", a.body)
+	require.Equal(t, "text/plain", a.header.Get("Content-Type"))
+
+	_, port, _ := net.SplitHostPort(n.host)
+	req, _ = http.NewRequest(http.MethodGet, "http://presign2."+domain+":"+port+"/dir/file%20name%2B1.txt", nil)
+	a = get(signer.PreSignV2(*req, accessKey, secretKey, 300, true))
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	require.Equal(t, "shared", a.body)
+
+	// A presigned PUT.
+	req, _ = http.NewRequest(http.MethodPut, n.url+"/presign2/uploaded", strings.NewReader("via a SigV2 URL"))
+	a = get(signer.PreSignV2(*req, accessKey, secretKey, 300, false))
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	require.Equal(t, "via a SigV2 URL", getString(t, c, "presign2", "uploaded"))
+
+	// Tampered, expired, a wrong secret.
+	req, _ = http.NewRequest(http.MethodGet, n.url+"/presign2/uploaded", nil)
+	u := signer.PreSignV2(*req, accessKey, secretKey, 300, false).URL.String()
+	req, _ = http.NewRequest(http.MethodGet, strings.Replace(u, "/uploaded", "/dir/file%20name%2B1.txt", 1), nil)
+	rawDo(t, req).requireError(t, http.StatusForbidden, "SignatureDoesNotMatch")
+	req, _ = http.NewRequest(http.MethodGet, n.url+"/presign2/uploaded", nil)
+	req = signer.PreSignV2(*req, accessKey, secretKey, -60, false)
+	a = rawDo(t, req)
+	a.requireError(t, http.StatusForbidden, "AccessDenied")
+	require.Contains(t, a.body, "Request has expired")
+	req, _ = http.NewRequest(http.MethodGet, n.url+"/presign2/uploaded", nil)
+	rawDo(t, signer.PreSignV2(*req, accessKey, "wrong-secret", 300, false)).requireError(t, http.StatusForbidden, "SignatureDoesNotMatch")
 }
 
 // TestExpectContinue: a request that asks for "100 Continue" and fails

@@ -34,12 +34,12 @@ func (h *Handler) createBucket(q *request) error {
 		}
 	}
 	if strings.EqualFold(hdr.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true") {
-		return errorf(codeNotImplemented, "Object Lock is not implemented by minikv.")
+		return errorf(codeNotImplemented, "CreateBucket with x-amz-bucket-object-lock-enabled (Object Lock) is not implemented by minikv.")
 	}
 	switch o := hdr.Get("X-Amz-Object-Ownership"); o {
 	case "", "BucketOwnerEnforced":
 	default:
-		return errorf(codeNotImplemented, "Object ownership %q is not implemented by minikv: buckets are BucketOwnerEnforced.", o)
+		return errorf(codeNotImplemented, "CreateBucket with x-amz-object-ownership %q is not implemented by minikv: buckets are BucketOwnerEnforced.", o)
 	}
 	if err := store.ValidBucketName(q.rt.bucket); err != nil {
 		return err

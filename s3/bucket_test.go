@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 	"github.com/minikv-go/minikv/s3"
 	"github.com/stretchr/testify/require"
 )
@@ -159,6 +160,43 @@ func TestNotImplemented(t *testing.T) {
 			_, err := c.GetBucketWebsite(ctx, &awss3.GetBucketWebsiteInput{Bucket: b})
 			return err
 		},
+		"PutBucketEncryption": func() error {
+			_, err := c.PutBucketEncryption(ctx, &awss3.PutBucketEncryptionInput{Bucket: b,
+				ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: []types.ServerSideEncryptionRule{{
+					ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryptionAes256}}}}})
+			return err
+		},
+		"PutObjectLockConfiguration": func() error {
+			_, err := c.PutObjectLockConfiguration(ctx, &awss3.PutObjectLockConfigurationInput{Bucket: b,
+				ObjectLockConfiguration: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled}})
+			return err
+		},
+		"GetBucketNotificationConfiguration": func() error {
+			_, err := c.GetBucketNotificationConfiguration(ctx, &awss3.GetBucketNotificationConfigurationInput{Bucket: b})
+			return err
+		},
+		"PutPublicAccessBlock": func() error {
+			_, err := c.PutPublicAccessBlock(ctx, &awss3.PutPublicAccessBlockInput{Bucket: b,
+				PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true)}})
+			return err
+		},
+		"ListBucketAnalyticsConfigurations": func() error {
+			_, err := c.ListBucketAnalyticsConfigurations(ctx, &awss3.ListBucketAnalyticsConfigurationsInput{Bucket: b})
+			return err
+		},
+		"GetBucketAnalyticsConfiguration": func() error {
+			_, err := c.GetBucketAnalyticsConfiguration(ctx, &awss3.GetBucketAnalyticsConfigurationInput{Bucket: b, Id: aws.String("report")})
+			return err
+		},
+		"DeleteObjectTagging": func() error {
+			_, err := c.DeleteObjectTagging(ctx, &awss3.DeleteObjectTaggingInput{Bucket: b, Key: k})
+			return err
+		},
+		"PutObjectLegalHold": func() error {
+			_, err := c.PutObjectLegalHold(ctx, &awss3.PutObjectLegalHoldInput{Bucket: b, Key: k,
+				LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOn}})
+			return err
+		},
 		"PutObject with SSE": func() error {
 			_, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: b, Key: k, Body: body("x"), ServerSideEncryption: types.ServerSideEncryptionAes256})
 			return err
@@ -168,8 +206,13 @@ func TestNotImplemented(t *testing.T) {
 			return err
 		},
 	} {
-		requireCode(t, call(), "NotImplemented", http.StatusNotImplemented)
-		_ = name
+		err := call()
+		requireCode(t, err, "NotImplemented", http.StatusNotImplemented)
+		// The message names the operation as Amazon's API reference does.
+		op, _, _ := strings.Cut(name, " ")
+		var ae smithy.APIError
+		require.ErrorAs(t, err, &ae)
+		require.True(t, strings.HasPrefix(ae.ErrorMessage(), op+" "), "%s: %q", name, ae.ErrorMessage())
 	}
 	_, err = c.PutObject(ctx, &awss3.PutObjectInput{Bucket: b, Key: k, Body: body("x"), StorageClass: types.StorageClassGlacier})
 	requireCode(t, err, "InvalidStorageClass", http.StatusBadRequest)

@@ -2,13 +2,7 @@ package s3
 
 import (
 	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
-	"errors"
-	"hash"
-	"hash/crc32"
-	"hash/crc64"
 	"io"
 	"net/http"
 	"strings"
@@ -28,16 +22,15 @@ import (
 //     x-amz-checksum-mode: ENABLED.
 //   - a trailing checksum: the body is aws-chunked and x-amz-trailer names
 //     the x-amz-checksum-<alg> trailer that follows it. Its value is known
-//     only at the end of the body, so the handler computes it as the body
-//     streams (payload below) and fails the last read if it differs; the
-//     store computes and stores the same algorithm.
+//     only at the end of the body: the store computes the algorithm as the
+//     body streams, asks for the trailer's value once the body has ended,
+//     and verifies it like a header's (uploadBody below).
 //
 // Whatever the signature promises about the body (its SHA-256, the chunk
 // signatures) is checked by the verifier's reader as the body is read, and
-// its verdict arrives on the read after the last byte. The store stops
-// reading at the declared size, so payload makes that read itself before
-// handing the last bytes on: no object is ever committed from a body that
-// does not verify.
+// its verdict arrives on the read after the last byte. The store reads
+// every body to that end, past the declared size, before it publishes
+// anything: no object is ever committed from a body that does not verify.
 
 // checksumHeader is the header of algorithm alg: x-amz-checksum-crc32, ...
 func checksumHeader(alg string) string { return "x-amz-checksum-" + strings.ToLower(alg) }
@@ -149,158 +142,28 @@ func checksumElemsOf(sums map[string]string, typ string) checksumElems {
 	return c
 }
 
-// payload is an upload's body as the store reads it: the verifier's
-// decoded body, checked for its declared length, its trailing checksum
-// and the verifier's verdict before its last bytes are handed on.
-type payload struct {
-	r    io.Reader
-	size int64 // the declared length of the decoded body
-	n    int64 // bytes read so far
-
-	// The trailing checksum, if the body has one.
-	trailerAlg, trailerName string
-	hash                    hash.Hash
-	trailers                func() http.Header
-
-	err error // sticky: the result of the body's end, or a failure
-}
-
-// newPayload returns the payload of an upload of q, whose size must be
-// declared (Content-Length, or x-amz-decoded-content-length for an
-// aws-chunked body). It also returns the algorithm of a trailing checksum,
-// which the store should compute and keep.
-func newPayload(q *request) (*payload, error) {
+// uploadBody is the body of an upload (PutObject, UploadPart) as the
+// store reads it: the verifier's decoded body, its declared size, which
+// must be known (Content-Length, or x-amz-decoded-content-length for an
+// aws-chunked body), and the trailing checksum it announces, if any.
+func uploadBody(q *request) (io.Reader, int64, *store.TrailingChecksum, error) {
 	size := q.auth.DecodedLength
 	if size < 0 {
-		return nil, errorf(codeMissingContentLength, "You must provide the Content-Length HTTP header.")
+		return nil, 0, nil, errorf(codeMissingContentLength, "You must provide the Content-Length HTTP header.")
 	}
-	p := &payload{r: q.body, size: size}
-	if q.auth.PayloadMode.Chunked() {
-		alg, name, err := trailingChecksum(q.r.Header)
-		if err != nil {
-			return nil, err
+	if !q.auth.PayloadMode.Chunked() {
+		return q.body, size, nil, nil
+	}
+	alg, name, err := trailingChecksum(q.r.Header)
+	if err != nil || alg == "" {
+		return q.body, size, nil, err
+	}
+	trailers := q.auth.Trailers
+	value := func() string {
+		if t := trailers(); t != nil {
+			return t.Get(name)
 		}
-		if alg != "" {
-			p.trailerAlg, p.trailerName, p.hash, p.trailers = alg, name, newChecksumHash(alg), q.auth.Trailers
-		}
+		return ""
 	}
-	if size == 0 {
-		// The store reads nothing of an empty body: get the verdict now.
-		if err := p.end(); !errors.Is(err, io.EOF) {
-			return nil, err
-		}
-	}
-	return p, nil
-}
-
-func (p *payload) Read(b []byte) (int, error) {
-	if p.err != nil {
-		return 0, p.err
-	}
-	if rest := p.size - p.n; int64(len(b)) > rest+1 {
-		b = b[:rest+1] // one byte more shows a body longer than declared
-	}
-	n, err := p.r.Read(b)
-	p.n += int64(n)
-	if p.hash != nil {
-		p.hash.Write(b[:n])
-	}
-	switch {
-	case p.n > p.size:
-		p.err = errorf(codeInvalidRequest, "The request body is longer than its declared length, %d bytes.", p.size)
-		return 0, p.err
-	case err == nil && p.n == p.size:
-		// The declared length is reached: the store will not read again,
-		// so ask for the verdict before handing these bytes on.
-		err = p.end()
-	case errors.Is(err, io.EOF):
-		err = p.atEOF()
-	case err != nil:
-		p.err = err
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return 0, err
-	}
-	return n, err
-}
-
-// end reads past the declared length, where the body must end.
-func (p *payload) end() error {
-	var one [1]byte
-	for range 100 {
-		n, err := p.r.Read(one[:])
-		switch {
-		case n > 0:
-			p.err = errorf(codeInvalidRequest, "The request body is longer than its declared length, %d bytes.", p.size)
-			return p.err
-		case errors.Is(err, io.EOF):
-			return p.atEOF()
-		case err != nil:
-			p.err = err
-			return err
-		}
-	}
-	p.err = io.ErrNoProgress
-	return p.err
-}
-
-// atEOF checks what can only be checked at the end of the body.
-func (p *payload) atEOF() error {
-	switch {
-	case p.n < p.size:
-		p.err = errorf(codeIncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
-	case p.hash != nil:
-		p.err = p.checkTrailer()
-	default:
-		p.err = io.EOF
-	}
-	return p.err
-}
-
-func (p *payload) checkTrailer() error {
-	var got string
-	if p.trailers != nil {
-		if t := p.trailers(); t != nil {
-			got = t.Get(p.trailerName)
-		}
-	}
-	if got == "" {
-		return errorf(codeInvalidRequest, "The trailing checksum %s announced in x-amz-trailer was not sent.", p.trailerName)
-	}
-	want := base64.StdEncoding.EncodeToString(p.hash.Sum(nil))
-	if got != want {
-		e := errorf(codeBadDigest, "The %s you specified did not match the calculated checksum.", p.trailerAlg)
-		e.err = &store.ChecksumError{Algorithm: p.trailerAlg, Expected: got, Computed: want}
-		return e
-	}
-	return io.EOF
-}
-
-var (
-	crc32c    = crc32.MakeTable(crc32.Castagnoli)
-	crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5) // CRC-64/NVME, reflected polynomial
-)
-
-// newChecksumHash returns a hash of algorithm alg, which must be valid.
-func newChecksumHash(alg string) hash.Hash {
-	switch alg {
-	case store.ChecksumCRC32:
-		return crc32.NewIEEE()
-	case store.ChecksumCRC32C:
-		return crc32.New(crc32c)
-	case store.ChecksumCRC64NVME:
-		return crc64.New(crc64NVME)
-	case store.ChecksumSHA1:
-		return sha1.New()
-	}
-	return sha256.New()
-}
-
-// trailerChecksum returns the trailing checksum of a body read to its
-// end and verified: its algorithm and value ("" if there is none).
-func (p *payload) trailerChecksum() (alg, value string) {
-	if p.hash == nil || p.err != io.EOF {
-		return "", ""
-	}
-	return p.trailerAlg, base64.StdEncoding.EncodeToString(p.hash.Sum(nil))
+	return q.body, size, &store.TrailingChecksum{Algorithm: alg, Value: value}, nil
 }

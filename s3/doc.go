@@ -22,7 +22,9 @@
 // The operation follows from the method and the query's sub-resources
 // (router.go): ?uploads, ?uploadId, ?partNumber, ?delete, ?location,
 // ?versioning, ?versions, ?acl, list-type=2, and so on; other parameters
-// (prefix=, x-id=, the X-Amz-* of a presigned URL) are arguments.
+// (prefix=, x-id=, the X-Amz-* of a presigned URL) are arguments. HEAD
+// is routed as GET is, and answers without the body: on a bucket or an
+// object alone it is HeadBucket or HeadObject.
 // Configuration sub-resources minikv does not keep answer the way S3
 // answers for a bucket that has none: ?versioning an empty configuration,
 // ?policy NoSuchBucketPolicy, ?cors NoSuchCORSConfiguration, ?lifecycle
@@ -55,11 +57,11 @@
 //     The small XML bodies (CreateBucketConfiguration, Delete,
 //     CompleteMultipartUpload) are read through a limit of a few MiB.
 //
-// Checksums (checksum.go): Content-MD5 and x-amz-checksum-* headers are
-// verified by the store before an object appears, and stored; trailing
-// checksums of aws-chunked bodies are verified here as the body ends. GET
-// and HEAD return the stored checksums when asked with
-// x-amz-checksum-mode: ENABLED.
+// Checksums (checksum.go): Content-MD5, x-amz-checksum-* headers and the
+// trailing checksums of aws-chunked bodies are verified by the store
+// before an object appears, and stored; the store reads every body to its
+// end, where the verifier gives its verdict. GET and HEAD return the
+// stored checksums when asked with x-amz-checksum-mode: ENABLED.
 //
 // # Errors
 //

@@ -61,8 +61,13 @@ type Handler struct {
 }
 
 // New returns the S3 handler of node, serving objects from st and
-// authenticating requests with v.
+// authenticating requests with v. If v has no Domain, it gets opts.Domain,
+// which SigV2 presigned URLs of virtual-host style requests need: call
+// New before v verifies anything.
 func New(node *server.Node, st *store.Store, v *sigv4.Verifier, opts Options) http.Handler {
+	if v.Domain == "" {
+		v.Domain = opts.Domain
+	}
 	h := &Handler{
 		node: node, store: st, verifier: v,
 		domain:  opts.Domain,

@@ -66,13 +66,18 @@ func nodeConfig(t *testing.T, id uint64, ln net.Listener) server.Config {
 }
 
 // startNode opens a node and serves its S3 API on ln until the test ends.
-func startNode(t *testing.T, cfg server.Config, ln net.Listener, opts s3.Options) *testNode {
+// wrap, if given, wraps the kv the store uses (to watch what it reads).
+func startNode(t *testing.T, cfg server.Config, ln net.Listener, opts s3.Options, wrap ...func(store.KV) store.KV) *testNode {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	n, err := server.Open(cfg, nil, quiet)
 	require.NoError(t, err)
-	st := store.New(n.Internal(), store.Options{ChunkSize: testChunkSize})
+	var kv store.KV = n.Internal()
+	for _, w := range wrap {
+		kv = w(kv)
+	}
+	st := store.New(kv, store.Options{ChunkSize: testChunkSize})
 	v := &sigv4.Verifier{Creds: sigv4.StaticCredentials{cfg.S3.AccessKey: cfg.S3.SecretKey}, Region: cfg.S3.Region}
 	if opts.Logger == nil {
 		opts.Logger = quiet
@@ -104,10 +109,10 @@ func listen(t *testing.T) net.Listener {
 }
 
 // startSingle starts a one-node cluster and waits until it leads.
-func startSingle(t *testing.T, opts s3.Options) *testNode {
+func startSingle(t *testing.T, opts s3.Options, wrap ...func(store.KV) store.KV) *testNode {
 	t.Helper()
 	ln := listen(t)
-	n := startNode(t, nodeConfig(t, 1, ln), ln, opts)
+	n := startNode(t, nodeConfig(t, 1, ln), ln, opts, wrap...)
 	require.Eventually(t, func() bool {
 		ok, _ := n.node.Ready()
 		return ok && n.node.Status().Role == "leader"

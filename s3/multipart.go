@@ -13,7 +13,7 @@ import (
 // createMultipartUpload starts an upload: POST /bucket/key?uploads.
 func (h *Handler) createMultipartUpload(q *request) error {
 	hdr := q.r.Header
-	if err := checkWriteHeaders(hdr); err != nil {
+	if err := checkWriteHeaders(q.rt.op, hdr); err != nil {
 		return err
 	}
 	meta := metaFromHeaders(hdr)
@@ -44,7 +44,7 @@ func (h *Handler) uploadPart(q *request) error {
 		return err
 	}
 	hdr := q.r.Header
-	if err := checkWriteHeaders(hdr); err != nil {
+	if err := checkWriteHeaders(q.rt.op, hdr); err != nil {
 		return err
 	}
 	md5sum, err := contentMD5(hdr)
@@ -58,20 +58,17 @@ func (h *Handler) uploadPart(q *request) error {
 	if _, err := requestChecksumAlgorithm(hdr); err != nil {
 		return err
 	}
-	p, err := newPayload(q)
-	if err != nil {
+	in := store.PartInput{Bucket: q.rt.bucket, Key: q.rt.key, UploadID: uploadID, Number: number, ContentMD5: md5sum, Checksums: sums}
+	if in.Body, in.Size, in.Trailer, err = uploadBody(q); err != nil {
 		return err
 	}
-	part, err := h.store.UploadPart(q.r.Context(), q.rt.bucket, q.rt.key, uploadID, number, p, p.size, md5sum, sums)
+	part, err := h.store.UploadPart(q.r.Context(), in)
 	if err != nil {
 		return err
 	}
 	out := q.w.Header()
 	out.Set("ETag", quoteETag(part.ETag))
 	setChecksumHeaders(out, part.Checksums, "")
-	if alg, v := p.trailerChecksum(); alg != "" && part.Checksums[alg] == "" {
-		out.Set(checksumHeader(alg), v) // verified, though the upload does not keep it
-	}
 	q.w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -150,7 +147,7 @@ func (h *Handler) completeMultipartUpload(q *request) error {
 		return errorf(codeInvalidArgument, "This operation needs an uploadId.")
 	}
 	if q.r.Header.Get("If-Match") != "" || q.r.Header.Get("If-None-Match") != "" {
-		return errorf(codeNotImplemented, "Conditional writes on CompleteMultipartUpload are not implemented by minikv.")
+		return errorf(codeNotImplemented, "CompleteMultipartUpload with If-Match or If-None-Match (a conditional write) is not implemented by minikv.")
 	}
 	var req completeRequest
 	if err := readXML(q, &req); err != nil {
@@ -222,6 +219,8 @@ type listPartsResult struct {
 	MaxParts             int        `xml:"MaxParts"`
 	IsTruncated          bool       `xml:"IsTruncated"`
 	Parts                []partElem `xml:"Part"`
+	ChecksumAlgorithm    string     `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType         string     `xml:"ChecksumType,omitempty"`
 }
 
 type partElem struct {
@@ -244,25 +243,27 @@ func (h *Handler) listParts(q *request) error {
 	if err != nil {
 		return err
 	}
-	res := listPartsResult{NS: s3NS, Bucket: q.rt.bucket, Key: q.rt.key, UploadID: uploadID,
-		Initiator: ownerOf(q.auth.AccessKey), Owner: ownerOf(q.auth.AccessKey), StorageClass: "STANDARD",
-		PartNumberMarker: marker, MaxParts: min(maxParts, store.MaxListKeys)}
-	if maxParts == 0 {
-		// A page of nothing, but the upload must exist.
-		if _, _, _, err := h.store.ListParts(q.r.Context(), q.rt.bucket, q.rt.key, uploadID, marker, 1); err != nil {
-			return err
-		}
-		writeXML(q.w, http.StatusOK, res)
-		return nil
-	}
-	parts, truncated, next, err := h.store.ListParts(q.r.Context(), q.rt.bucket, q.rt.key, uploadID, marker, maxParts)
+	// One read: the upload and the page of its parts. max-parts=0 is a
+	// page of nothing, but the upload must exist.
+	page, err := h.store.ListParts(q.r.Context(), q.rt.bucket, q.rt.key, uploadID, marker, max(maxParts, 1))
 	if err != nil {
 		return err
 	}
-	res.IsTruncated, res.NextPartNumberMarker = truncated, next
-	for _, p := range parts {
-		res.Parts = append(res.Parts, partElem{PartNumber: p.Number, LastModified: isoTime(p.LastModified),
-			ETag: quoteETag(p.ETag), Size: p.Size, checksumElems: checksumElemsOf(p.Checksums, "")})
+	// minikv has one owner, the access key: it initiated every upload.
+	me := ownerOf(q.auth.AccessKey)
+	up := page.Upload
+	res := listPartsResult{NS: s3NS, Bucket: q.rt.bucket, Key: q.rt.key, UploadID: uploadID,
+		Initiator: me, Owner: me, StorageClass: up.StorageClass,
+		PartNumberMarker: marker, MaxParts: min(maxParts, store.MaxListKeys)}
+	if up.ChecksumAlgorithm != "" {
+		res.ChecksumAlgorithm, res.ChecksumType = up.ChecksumAlgorithm, up.Meta.ChecksumType
+	}
+	if maxParts > 0 {
+		res.IsTruncated, res.NextPartNumberMarker = page.Truncated, page.Next
+		for _, p := range page.Parts {
+			res.Parts = append(res.Parts, partElem{PartNumber: p.Number, LastModified: isoTime(p.LastModified),
+				ETag: quoteETag(p.ETag), Size: p.Size, checksumElems: checksumElemsOf(p.Checksums, "")})
+		}
 	}
 	writeXML(q.w, http.StatusOK, res)
 	return nil
@@ -331,7 +332,7 @@ func (h *Handler) listMultipartUploads(q *request) error {
 	me := ownerOf(q.auth.AccessKey)
 	for _, up := range uploads {
 		res.Uploads = append(res.Uploads, uploadElem{Key: enc(up.Key), UploadID: up.UploadID, Initiator: me, Owner: me,
-			StorageClass: "STANDARD", Initiated: isoTime(up.Initiated),
+			StorageClass: up.StorageClass, Initiated: isoTime(up.Initiated),
 			ChecksumAlgorithm: up.ChecksumAlgorithm, ChecksumType: up.Meta.ChecksumType})
 	}
 	for _, p := range prefixes {

@@ -16,11 +16,10 @@ const defaultContentType = "binary/octet-stream"
 
 // putObject stores the body as the object: PUT /bucket/key.
 func (h *Handler) putObject(q *request) error {
-	in, p, err := h.uploadInput(q)
+	in, err := h.uploadInput(q)
 	if err != nil {
 		return err
 	}
-	in.Body = p
 	in.IfMatch = q.r.Header.Get("If-Match")
 	in.IfNoneMatch = q.r.Header.Get("If-None-Match")
 	meta, err := h.store.PutObject(q.r.Context(), in)
@@ -34,37 +33,32 @@ func (h *Handler) putObject(q *request) error {
 	return nil
 }
 
-// uploadInput reads what PutObject and UploadPart share: the stored
-// headers, the digests to verify, and the body.
-func (h *Handler) uploadInput(q *request) (store.PutInput, *payload, error) {
+// uploadInput reads a PutObject: the stored headers, the digests to
+// verify, and the body.
+func (h *Handler) uploadInput(q *request) (store.PutInput, error) {
 	hdr := q.r.Header
 	in := store.PutInput{Bucket: q.rt.bucket, Key: q.rt.key}
-	if err := checkWriteHeaders(hdr); err != nil {
-		return in, nil, err
+	if err := checkWriteHeaders(q.rt.op, hdr); err != nil {
+		return in, err
 	}
 	in.Meta = metaFromHeaders(hdr)
 	var err error
 	if in.ContentMD5, err = contentMD5(hdr); err != nil {
-		return in, nil, err
+		return in, err
 	}
 	if in.Checksums, err = requestChecksums(hdr); err != nil {
-		return in, nil, err
+		return in, err
 	}
 	if in.ChecksumAlgorithm, err = requestChecksumAlgorithm(hdr); err != nil {
-		return in, nil, err
+		return in, err
 	}
-	p, err := newPayload(q)
-	if err != nil {
-		return in, nil, err
+	if in.Body, in.Size, in.Trailer, err = uploadBody(q); err != nil {
+		return in, err
 	}
-	if p.trailerAlg != "" {
-		if in.ChecksumAlgorithm != "" && in.ChecksumAlgorithm != p.trailerAlg {
-			return in, nil, errorf(codeInvalidRequest, "The x-amz-trailer checksum %s is not the announced algorithm %s.", p.trailerAlg, in.ChecksumAlgorithm)
-		}
-		in.ChecksumAlgorithm = p.trailerAlg
+	if t := in.Trailer; t != nil && in.ChecksumAlgorithm != "" && in.ChecksumAlgorithm != t.Algorithm {
+		return in, errorf(codeInvalidRequest, "The x-amz-trailer checksum %s is not the announced algorithm %s.", t.Algorithm, in.ChecksumAlgorithm)
 	}
-	in.Size = p.size
-	return in, p, nil
+	return in, nil
 }
 
 // metaFromHeaders reads the headers S3 stores with an object.
@@ -104,22 +98,23 @@ func stripAWSChunked(values []string) string {
 }
 
 // checkWriteHeaders refuses the headers of features minikv does not have,
-// rather than ignoring what the client asked for.
-func checkWriteHeaders(h http.Header) error {
+// rather than ignoring what the client asked for. op is the operation, as
+// the refusal names it.
+func checkWriteHeaders(op operation, h http.Header) error {
 	for name := range h {
 		lower := strings.ToLower(name)
 		switch {
 		case strings.HasPrefix(lower, "x-amz-server-side-encryption"):
-			return errorf(codeNotImplemented, "Server-side encryption (%s) is not implemented by minikv.", lower)
+			return errorf(codeNotImplemented, "%s with %s (server-side encryption) is not implemented by minikv.", op, lower)
 		case strings.HasPrefix(lower, "x-amz-object-lock-"):
-			return errorf(codeNotImplemented, "Object Lock (%s) is not implemented by minikv.", lower)
+			return errorf(codeNotImplemented, "%s with %s (Object Lock) is not implemented by minikv.", op, lower)
 		case lower == "x-amz-tagging":
-			return errorf(codeNotImplemented, "Object tagging is not implemented by minikv yet.")
+			return errorf(codeNotImplemented, "%s with x-amz-tagging (object tagging) is not implemented by minikv yet.", op)
 		case lower == "x-amz-website-redirect-location":
-			return errorf(codeNotImplemented, "Website redirects are not implemented by minikv.")
+			return errorf(codeNotImplemented, "%s with x-amz-website-redirect-location (website redirects) is not implemented by minikv.", op)
 		case lower == "x-amz-write-offset-bytes":
 			// An append: taking it for a plain PUT would overwrite the object.
-			return errorf(codeNotImplemented, "Appending to an object (x-amz-write-offset-bytes) is not implemented by minikv.")
+			return errorf(codeNotImplemented, "%s with x-amz-write-offset-bytes (an append) is not implemented by minikv.", op)
 		case strings.HasPrefix(lower, "x-amz-grant-"):
 			return aclNotSupported()
 		}
@@ -155,11 +150,21 @@ func aclNotSupported() *Error {
 // its data, or the bytes of a Range.
 func (h *Handler) getObject(q *request) error {
 	hdr := q.r.Header
-	cond := readConditions(hdr, "")
 	overrides := responseOverrides(q.r.URL.Query())
 	head := q.r.Method == http.MethodHead
-	meta, body, rng, err := h.openObject(q, cond, hdr.Get("Range"), head)
-	if err != nil {
+	// One read of the object's metadata: the conditions, the range and the
+	// data are all of that version.
+	meta, rng, body, err := h.store.OpenObject(q.r.Context(), q.rt.bucket, q.rt.key,
+		store.ReadOptions{Conditions: readConditions(hdr, ""), Range: hdr.Get("Range"), MetaOnly: head})
+	switch {
+	case errors.Is(err, store.ErrNotModified):
+		// A 304 still names the version the client has.
+		q.w.Header().Set("ETag", quoteETag(meta.ETag))
+		q.w.Header().Set("Last-Modified", httpTime(meta.LastModified))
+		return err
+	case errors.Is(err, store.ErrInvalidRange):
+		return toError(err).withHeader("Content-Range", "bytes */"+itoa(meta.Size))
+	case err != nil:
 		return err
 	}
 	if body != nil {
@@ -187,81 +192,6 @@ func (h *Handler) getObject(q *request) error {
 		return err // the answer has started: the connection is broken off
 	}
 	return nil
-}
-
-// openObject reads an object's metadata (and, unless head, its data),
-// evaluates the conditions and resolves the range, all against one
-// version of the object.
-func (h *Handler) openObject(q *request, cond store.Conditions, rangeHeader string, head bool) (store.ObjectMeta, io.ReadCloser, *store.Range, error) {
-	ctx, bucket, key := q.r.Context(), q.rt.bucket, q.rt.key
-	failed := func(meta store.ObjectMeta, err error) error {
-		if errors.Is(err, store.ErrNotModified) {
-			// A 304 still names the version the client has.
-			q.w.Header().Set("ETag", quoteETag(meta.ETag))
-			q.w.Header().Set("Last-Modified", httpTime(meta.LastModified))
-		}
-		if errors.Is(err, store.ErrInvalidRange) {
-			return toError(err).withHeader("Content-Range", "bytes */"+itoa(meta.Size))
-		}
-		return err
-	}
-	if head || rangeHeader == "" {
-		var (
-			meta store.ObjectMeta
-			body io.ReadCloser
-			err  error
-		)
-		if head {
-			meta, err = h.store.HeadObject(ctx, bucket, key)
-		} else {
-			meta, body, err = h.store.GetObject(ctx, bucket, key, nil)
-		}
-		if err != nil {
-			return meta, nil, nil, err
-		}
-		if err := store.CheckConditions(meta, cond); err != nil {
-			if body != nil {
-				body.Close()
-			}
-			return meta, nil, nil, failed(meta, err)
-		}
-		rng, err := store.ParseRange(rangeHeader, meta.Size)
-		if err != nil {
-			return meta, nil, nil, failed(meta, err)
-		}
-		return meta, body, rng, nil
-	}
-	// A range is resolved against the object's size, which the store
-	// needs before it opens the data: read the metadata first, then open
-	// the range and check that the object has kept its size (it may have
-	// been replaced in between; then the range is resolved again).
-	meta, err := h.store.HeadObject(ctx, bucket, key)
-	if err != nil {
-		return meta, nil, nil, err
-	}
-	for attempt := 0; ; attempt++ {
-		if err := store.CheckConditions(meta, cond); err != nil {
-			return meta, nil, nil, failed(meta, err)
-		}
-		rng, err := store.ParseRange(rangeHeader, meta.Size)
-		if err != nil {
-			return meta, nil, nil, failed(meta, err)
-		}
-		got, body, err := h.store.GetObject(ctx, bucket, key, rng)
-		switch {
-		case err == nil && got.Size == meta.Size:
-			if err := store.CheckConditions(got, cond); err != nil {
-				body.Close()
-				return got, nil, nil, failed(got, err)
-			}
-			return got, body, rng, nil
-		case err == nil:
-			body.Close()
-		case !errors.Is(err, store.ErrInvalidRange) || got.Size == meta.Size || attempt >= 3:
-			return got, nil, nil, failed(got, err)
-		}
-		meta = got
-	}
 }
 
 // setObjectHeaders sets the headers of an object's metadata.
@@ -313,7 +243,7 @@ func responseOverrides(q url.Values) map[string]string {
 // does not exist succeeds, as in S3.
 func (h *Handler) deleteObject(q *request) error {
 	if q.r.Header.Get("If-Match") != "" {
-		return errorf(codeNotImplemented, "Conditional deletes (If-Match) are not implemented by minikv.")
+		return errorf(codeNotImplemented, "DeleteObject with If-Match (a conditional delete) is not implemented by minikv.")
 	}
 	if err := h.store.DeleteObject(q.r.Context(), q.rt.bucket, q.rt.key); err != nil {
 		return err
@@ -356,7 +286,7 @@ func (h *Handler) deleteObjects(q *request) error {
 		case o.VersionID != "" && o.VersionID != "null":
 			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: "NoSuchVersion", Message: "The specified version does not exist."})
 		case o.ETag != "":
-			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: codeNotImplemented, Message: "Conditional deletes (an ETag in the entry) are not implemented by minikv; the object was not deleted."})
+			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: codeNotImplemented, Message: "DeleteObjects with an ETag in an entry (a conditional delete) is not implemented by minikv; the object was not deleted."})
 		case errs[i] != nil:
 			e := toError(errs[i])
 			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: e.Code, Message: e.Message})
@@ -378,7 +308,7 @@ func (h *Handler) copyObject(q *request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkWriteHeaders(hdr); err != nil {
+	if err := checkWriteHeaders(q.rt.op, hdr); err != nil {
 		return err
 	}
 	in := store.CopyInput{SrcBucket: srcBucket, SrcKey: srcKey, DstBucket: q.rt.bucket, DstKey: q.rt.key}
@@ -390,7 +320,7 @@ func (h *Handler) copyObject(q *request) error {
 		return errorf(codeInvalidArgument, "Unknown metadata directive %q: it is COPY or REPLACE.", d)
 	}
 	if d := hdr.Get("X-Amz-Tagging-Directive"); d != "" && d != "COPY" {
-		return errorf(codeNotImplemented, "Object tagging is not implemented by minikv yet.")
+		return errorf(codeNotImplemented, "CopyObject with x-amz-tagging-directive %s (object tagging) is not implemented by minikv yet.", d)
 	}
 	c := readConditions(hdr, "X-Amz-Copy-Source-")
 	in.IfMatch, in.IfNoneMatch, in.IfModifiedSince, in.IfUnmodifiedSince = c.IfMatch, c.IfNoneMatch, c.IfModifiedSince, c.IfUnmodifiedSince

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,6 +183,52 @@ func TestMethodsAndRoutes(t *testing.T) {
 	a := signedDo(t, mustRequest("GET", n.url+"/routes/k?x-id=GetObject&whatever=1&versionId=null", ""), nil)
 	require.Equal(t, http.StatusOK, a.status)
 	require.Equal(t, "v", a.body)
+}
+
+// TestHeadAnswersAsGet: HEAD is GET without the body. Whatever GET
+// refuses (partNumber, ?tagging, ...) HEAD refuses with the same status;
+// whatever GET answers, HEAD answers with the same status and length.
+func TestHeadAnswersAsGet(t *testing.T) {
+	n, c := newBucket(t, "heads")
+	_, err := c.PutObject(ctxT(t), &awss3.PutObjectInput{Bucket: aws.String("heads"), Key: aws.String("k"), Body: body("value")})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/heads/k", 200},
+		{"/heads/k?partNumber=1", 501},
+		{"/heads/k?partNumber=1&versionId=null", 501},
+		{"/heads/k?tagging", 501},
+		{"/heads/k?attributes", 501},
+		{"/heads/k?legal-hold", 501},
+		{"/heads/k?acl", 200},
+		{"/heads/k?uploadId=nope", 404},
+		{"/heads/missing?partNumber=1", 501},
+		{"/heads?versioning", 200},
+		{"/heads?location", 200},
+		{"/heads?policy", 404},
+		{"/heads?tagging", 501},
+		{"/heads?website", 501},
+		{"/heads?uploads", 200},
+	} {
+		get := signedDo(t, mustRequest("GET", n.url+tc.path, ""), nil)
+		head := signedDo(t, mustRequest("HEAD", n.url+tc.path, ""), nil)
+		require.Equal(t, tc.status, get.status, "GET %s: %s", tc.path, get.body)
+		require.Equal(t, tc.status, head.status, "HEAD %s", tc.path)
+		require.Empty(t, head.body, "HEAD %s", tc.path)
+		if tc.status == 200 {
+			require.Equal(t, strconv.Itoa(len(get.body)), head.header.Get("Content-Length"), "HEAD %s", tc.path)
+			require.Equal(t, get.header.Get("Content-Type"), head.header.Get("Content-Type"), "HEAD %s", tc.path)
+		}
+	}
+	// The SDKs' HeadObject with PartNumber.
+	_, err = c.HeadObject(ctxT(t), &awss3.HeadObjectInput{Bucket: aws.String("heads"), Key: aws.String("k"), PartNumber: aws.Int32(1)})
+	require.Error(t, err)
+	require.Equal(t, http.StatusNotImplemented, httpStatus(err), "%v", err)
+	// A bucket: HEAD is HeadBucket, GET lists.
+	require.Equal(t, http.StatusOK, signedDo(t, mustRequest("HEAD", n.url+"/heads", ""), nil).status)
+	require.Equal(t, http.StatusNotFound, signedDo(t, mustRequest("HEAD", n.url+"/no-such-bucket", ""), nil).status)
 }
 
 func TestMalformedXMLBodies(t *testing.T) {

@@ -2,11 +2,12 @@ package s3
 
 import (
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/minikv-go/minikv/s3/sigv4"
 )
 
 // An operation is what a request asks for: an S3 API action, named as in
@@ -76,6 +77,8 @@ var subresources = map[string]bool{
 	"requestPayment": true, "restore": true, "retention": true, "select": true,
 	"session": true, "tagging": true, "torrent": true, "uploadId": true, "uploads": true,
 	"versioning": true, "versions": true, "website": true, "renameObject": true,
+	"abac": true, "annotation": true, "metadataConfiguration": true, "metadataTable": true,
+	"metadataInventoryTable": true, "metadataJournalTable": true, "metadataAnnotationTable": true,
 }
 
 // knownArguments are the query parameters operations take as arguments;
@@ -97,7 +100,7 @@ var knownArguments = map[string]bool{
 // cleaned, so "a//b", "../x" and "dir/" are keys of their own.
 func routeRequest(r *http.Request, domain string) route {
 	bucket, key := splitPath(r.URL.Path)
-	if b, ok := virtualHostBucket(r.Host, domain); ok {
+	if b, ok := sigv4.VirtualHostBucket(r.Host, domain); ok {
 		bucket, key = b, strings.TrimPrefix(r.URL.Path, "/")
 	}
 	return pickOperation(r.Method, bucket, key, r.URL.Query(), r.Header.Get("X-Amz-Copy-Source") != "")
@@ -109,24 +112,6 @@ func splitPath(p string) (bucket, key string) {
 	p = strings.TrimPrefix(p, "/")
 	bucket, key, _ = strings.Cut(p, "/")
 	return bucket, key
-}
-
-// virtualHostBucket returns the bucket of a virtual-host style request,
-// bucket.domain, if host is one. A host that is the domain itself (or
-// anything else) is not.
-func virtualHostBucket(host, domain string) (string, bool) {
-	if domain == "" {
-		return "", false
-	}
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host, domain = strings.ToLower(host), strings.ToLower(strings.Trim(domain, "."))
-	b, ok := strings.CutSuffix(host, "."+domain)
-	if !ok || b == "" {
-		return "", false
-	}
-	return b, true
 }
 
 // pickOperation chooses the operation from the method, the resource (the
@@ -147,8 +132,23 @@ func pickOperation(method, bucket, key string, q url.Values, copySource bool) ro
 		rt.err = errorf(codeNotImplemented, "%s is not implemented by minikv", op)
 		return rt
 	}
+	// refuse answers an operation minikv does not implement, named as
+	// Amazon names it; a sub-resource that names no operation with this
+	// method and resource is refused as such.
+	refuse := func(object bool) route {
+		if op := refusedOperation(method, object, sub, q); op != "" {
+			return notImpl(op)
+		}
+		rt.op = "UnknownOperation"
+		what := "a bucket"
+		if object {
+			what = "an object"
+		}
+		rt.err = errorf(codeNotImplemented, "%s on %s with ?%s is not an S3 operation minikv implements", method, what, sub)
+		return rt
+	}
 	// A bare parameter minikv does not know is a sub-resource of an S3
-	// operation it does not implement (?annotation, ?metadataTable, ...):
+	// operation it does not know either (one newer than this code, say):
 	// taking it for the plain operation could overwrite or delete data.
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		if !subresources[name] && !knownArguments[name] && !strings.HasPrefix(strings.ToLower(name), "x-amz-") && slices.Equal(q[name], []string{""}) {
@@ -163,24 +163,32 @@ func pickOperation(method, bucket, key string, q url.Values, copySource bool) ro
 		rt.err.allow = allow
 		return rt
 	}
-	if method == http.MethodHead && sub != "" {
-		sub = "" // HEAD has no sub-resources: it is HeadBucket or HeadObject
+	// HEAD asks for what GET would answer, without the body (RFC 9110):
+	// on a bucket or an object with no sub-resource it is HeadBucket or
+	// HeadObject; with one (?acl, ?tagging, ?uploadId=...) or partNumber
+	// it is routed as GET is, so that both give the same status and
+	// headers, and a HEAD never answers for what a GET refuses. net/http
+	// drops the body of an answer to HEAD; errors have none.
+	head := method == http.MethodHead
+	if head {
+		method = http.MethodGet
 	}
 
 	switch {
 	case bucket == "":
-		if method == http.MethodGet || method == http.MethodHead {
+		if method == http.MethodGet {
 			return set(opListBuckets)
 		}
 		return notAllowed("GET, HEAD")
 
 	case key == "":
 		switch method {
-		case http.MethodHead:
-			return set(opHeadBucket)
 		case http.MethodGet:
 			switch sub {
 			case "":
+				if head {
+					return set(opHeadBucket)
+				}
 				if has("list-type") {
 					return set(opListObjectsV2)
 				}
@@ -208,12 +216,12 @@ func pickOperation(method, bucket, key string, q url.Values, copySource bool) ro
 			case "uploads":
 				return set(opListMultipartUploads)
 			}
-			return notImpl(operation("GetBucket" + upperFirst(sub)))
+			return refuse(false)
 		case http.MethodPut:
 			if sub == "" {
 				return set(opCreateBucket)
 			}
-			return notImpl(operation("PutBucket" + upperFirst(sub)))
+			return refuse(false)
 		case http.MethodDelete:
 			switch sub {
 			case "":
@@ -225,15 +233,18 @@ func pickOperation(method, bucket, key string, q url.Values, copySource bool) ro
 			case "lifecycle":
 				return set(opDeleteBucketLifecycle)
 			}
-			return notImpl(operation("DeleteBucket" + upperFirst(sub)))
+			return refuse(false)
 		case http.MethodPost:
 			if sub == "delete" {
 				return set(opDeleteObjects)
 			}
+			if sub == "" && bucket == "WriteGetObjectResponse" {
+				return notImpl("WriteGetObjectResponse") // S3 Object Lambda
+			}
 			if sub == "" {
 				return notImpl("PostObject") // browser-based uploads with an HTML form
 			}
-			return notImpl(operation("PostBucket" + upperFirst(sub)))
+			return refuse(false)
 		}
 		return notAllowed("GET, HEAD, PUT, POST, DELETE")
 
@@ -246,21 +257,26 @@ func pickOperation(method, bucket, key string, q url.Values, copySource bool) ro
 			return rt
 		}
 		switch method {
-		case http.MethodHead:
-			return set(opHeadObject)
 		case http.MethodGet:
 			switch sub {
 			case "":
-				if has("partNumber") {
-					return notImpl("GetObject with partNumber")
+				op := operation(opGetObject)
+				if head {
+					op = opHeadObject
 				}
-				return set(opGetObject)
+				if has("partNumber") {
+					// A part of a multipart object, by its number.
+					rt.op = op
+					rt.err = errorf(codeNotImplemented, "%s with partNumber is not implemented by minikv", op)
+					return rt
+				}
+				return set(op)
 			case "uploadId":
 				return set(opListParts)
 			case "acl":
 				return set(opGetObjectAcl)
 			}
-			return notImpl(operation("GetObject" + upperFirst(sub)))
+			return refuse(true)
 		case http.MethodPut:
 			switch {
 			case sub == "uploadId" || (sub == "" && has("partNumber")):
@@ -273,7 +289,7 @@ func pickOperation(method, bucket, key string, q url.Values, copySource bool) ro
 			case sub == "":
 				return set(opPutObject)
 			}
-			return notImpl(operation("PutObject" + upperFirst(sub)))
+			return refuse(true)
 		case http.MethodPost:
 			switch sub {
 			case "uploads":
@@ -281,7 +297,7 @@ func pickOperation(method, bucket, key string, q url.Values, copySource bool) ro
 			case "uploadId":
 				return set(opCompleteMultipartUpload)
 			}
-			return notImpl(operation("PostObject" + upperFirst(sub)))
+			return refuse(true)
 		case http.MethodDelete:
 			switch sub {
 			case "":
@@ -289,7 +305,7 @@ func pickOperation(method, bucket, key string, q url.Values, copySource bool) ro
 			case "uploadId":
 				return set(opAbortMultipartUpload)
 			}
-			return notImpl(operation("DeleteObject" + upperFirst(sub)))
+			return refuse(true)
 		}
 		return notAllowed("GET, HEAD, PUT, POST, DELETE")
 	}
@@ -310,9 +326,90 @@ var subresourceOrder = func() []string {
 	return order
 }()
 
-func upperFirst(s string) string {
-	if s == "" {
-		return s
+// refusedOperation names the S3 operation minikv does not implement that
+// a request with this method (HEAD is GET here) and sub-resource asks for,
+// on a bucket or an object, as Amazon's API reference names it; "" if the
+// pair names no operation. docs/s3-compatibility.md lists every one
+// (TestRefusedOperationsAreDocumented).
+func refusedOperation(method string, object bool, sub string, q url.Values) operation {
+	// The analytics, inventory, metrics and intelligent-tiering
+	// configurations: one by its id, or a list of them.
+	if !object && method == http.MethodGet {
+		if name, ok := listedConfigurations[sub]; ok {
+			if _, one := q["id"]; one {
+				return operation("GetBucket" + name + "Configuration")
+			}
+			return operation("ListBucket" + name + "Configurations")
+		}
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	if object && method == http.MethodGet && sub == "annotation" && q.Get("x-id") == "ListObjectAnnotations" {
+		return "ListObjectAnnotations"
+	}
+	return refusedOperations[refusedKey{method, object, sub}]
 }
+
+type refusedKey struct {
+	method string
+	object bool
+	sub    string
+}
+
+var listedConfigurations = map[string]string{
+	"analytics": "Analytics", "inventory": "Inventory", "metrics": "Metrics", "intelligent-tiering": "IntelligentTiering",
+}
+
+// refusedOperations are the operations, by method, resource and
+// sub-resource, that minikv refuses with 501 NotImplemented.
+var refusedOperations = func() map[refusedKey]operation {
+	m := map[refusedKey]operation{}
+	add := func(method string, object bool, ops map[string]operation) {
+		for sub, op := range ops {
+			m[refusedKey{method, object, sub}] = op
+		}
+	}
+	add(http.MethodGet, false, map[string]operation{
+		"accelerate": "GetBucketAccelerateConfiguration", "logging": "GetBucketLogging",
+		"notification": "GetBucketNotificationConfiguration", "ownershipControls": "GetBucketOwnershipControls",
+		"policyStatus": "GetBucketPolicyStatus", "publicAccessBlock": "GetPublicAccessBlock",
+		"replication": "GetBucketReplication", "tagging": "GetBucketTagging", "website": "GetBucketWebsite",
+		"session": "CreateSession", "abac": "GetBucketAbac",
+		"metadataConfiguration": "GetBucketMetadataConfiguration", "metadataTable": "GetBucketMetadataTableConfiguration",
+	})
+	add(http.MethodPut, false, map[string]operation{
+		"accelerate": "PutBucketAccelerateConfiguration", "acl": "PutBucketAcl",
+		"analytics": "PutBucketAnalyticsConfiguration", "cors": "PutBucketCors", "encryption": "PutBucketEncryption",
+		"intelligent-tiering": "PutBucketIntelligentTieringConfiguration", "inventory": "PutBucketInventoryConfiguration",
+		"lifecycle": "PutBucketLifecycleConfiguration", "logging": "PutBucketLogging",
+		"metrics": "PutBucketMetricsConfiguration", "notification": "PutBucketNotificationConfiguration",
+		"object-lock": "PutObjectLockConfiguration", "ownershipControls": "PutBucketOwnershipControls",
+		"policy": "PutBucketPolicy", "publicAccessBlock": "PutPublicAccessBlock", "replication": "PutBucketReplication",
+		"requestPayment": "PutBucketRequestPayment", "tagging": "PutBucketTagging", "versioning": "PutBucketVersioning",
+		"website": "PutBucketWebsite", "abac": "PutBucketAbac",
+		"metadataAnnotationTable": "UpdateBucketMetadataAnnotationTableConfiguration",
+		"metadataInventoryTable":  "UpdateBucketMetadataInventoryTableConfiguration",
+		"metadataJournalTable":    "UpdateBucketMetadataJournalTableConfiguration",
+	})
+	add(http.MethodDelete, false, map[string]operation{
+		"analytics": "DeleteBucketAnalyticsConfiguration", "encryption": "DeleteBucketEncryption",
+		"intelligent-tiering": "DeleteBucketIntelligentTieringConfiguration",
+		"inventory":           "DeleteBucketInventoryConfiguration", "metrics": "DeleteBucketMetricsConfiguration",
+		"ownershipControls": "DeleteBucketOwnershipControls", "publicAccessBlock": "DeletePublicAccessBlock",
+		"replication": "DeleteBucketReplication", "tagging": "DeleteBucketTagging", "website": "DeleteBucketWebsite",
+		"metadataConfiguration": "DeleteBucketMetadataConfiguration", "metadataTable": "DeleteBucketMetadataTableConfiguration",
+	})
+	add(http.MethodPost, false, map[string]operation{
+		"metadataConfiguration": "CreateBucketMetadataConfiguration", "metadataTable": "CreateBucketMetadataTableConfiguration",
+	})
+	add(http.MethodGet, true, map[string]operation{
+		"attributes": "GetObjectAttributes", "legal-hold": "GetObjectLegalHold", "retention": "GetObjectRetention",
+		"tagging": "GetObjectTagging", "torrent": "GetObjectTorrent", "annotation": "GetObjectAnnotation",
+	})
+	add(http.MethodPut, true, map[string]operation{
+		"acl": "PutObjectAcl", "legal-hold": "PutObjectLegalHold", "retention": "PutObjectRetention",
+		"tagging": "PutObjectTagging", "encryption": "UpdateObjectEncryption", "renameObject": "RenameObject",
+		"annotation": "PutObjectAnnotation",
+	})
+	add(http.MethodPost, true, map[string]operation{"restore": "RestoreObject", "select": "SelectObjectContent"})
+	add(http.MethodDelete, true, map[string]operation{"tagging": "DeleteObjectTagging", "annotation": "DeleteObjectAnnotation"})
+	return m
+}()

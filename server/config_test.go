@@ -70,3 +70,71 @@ func TestConfigValidateSaysWhatIsWrong(t *testing.T) {
 	require.ErrorContains(t, err, "election_ticks")
 	require.ErrorContains(t, err, "does not list this node")
 }
+
+// TestConfigAdvertisedS3: a listen.s3 on every address of the host is no
+// address to forward S3 writes to. An explicit s3 in the node's members
+// entry wins; a node alone advertises loopback; any other cluster is
+// refused, naming the key to set.
+func TestConfigAdvertisedS3(t *testing.T) {
+	three := func(ownS3 string) []Member {
+		return []Member{
+			{ID: 1, Raft: "10.0.0.1:7072", S3: ownS3},
+			{ID: 2, Raft: "10.0.0.2:7072", S3: "http://10.0.0.2:9000"},
+			{ID: 3, Raft: "10.0.0.3:7072", S3: "http://10.0.0.3:9000"},
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		listen  string
+		members []Member
+		join    string
+		want    string // this node's s3 in cluster.members (or what it asks to join with)
+		err     []string
+	}{
+		{name: "loopback listener, alone", listen: "127.0.0.1:9000", want: "http://127.0.0.1:9000"},
+		{name: "0.0.0.0, alone", listen: "0.0.0.0:9000", want: "http://127.0.0.1:9000"},
+		{name: "[::], alone", listen: "[::]:9000", want: "http://[::1]:9000"},
+		{name: "no host, alone", listen: ":9000", want: "http://127.0.0.1:9000"},
+		{name: "0.0.0.0, a one-member list", listen: "0.0.0.0:9000", members: []Member{{ID: 1, Raft: "10.0.0.1:7072"}}, want: "http://127.0.0.1:9000"},
+		{name: "0.0.0.0, alone, explicit", listen: "0.0.0.0:9000", members: []Member{{ID: 1, Raft: "10.0.0.1:7072", S3: "http://10.0.0.1:9000"}}, want: "http://10.0.0.1:9000"},
+		{name: "0.0.0.0, three, explicit", listen: "0.0.0.0:9000", members: three("http://10.0.0.1:9000"), want: "http://10.0.0.1:9000"},
+		{name: "0.0.0.0, three, nothing explicit", listen: "0.0.0.0:9000", members: three(""),
+			err: []string{`listen.s3 "0.0.0.0:9000" listens on every address`, "set s3 in this node's [[cluster.members]] entry (id = 1)", `"http://10.0.0.1:9000"`}},
+		{name: "[::], three, nothing explicit", listen: "[::]:9000", members: three(""),
+			err: []string{`listen.s3 "[::]:9000"`, "(id = 1)"}},
+		{name: "a specific address, three, nothing explicit (as before)", listen: "10.0.0.1:9000", members: three(""), want: ""},
+		{name: "S3 off", listen: "", members: three(""), want: ""},
+		{name: "a member's s3 is 0.0.0.0", listen: "10.0.0.1:9000", members: three("http://0.0.0.0:9000"),
+			err: []string{`member 1's s3 "http://0.0.0.0:9000" is every address of a host`}},
+		{name: "joining, 0.0.0.0, nothing explicit", listen: "0.0.0.0:9000", join: "http://10.0.0.2:7070",
+			err: []string{"set s3 in this node's [[cluster.members]] entry (id = 1)"}},
+		{name: "joining, 0.0.0.0, explicit", listen: "0.0.0.0:9000", join: "http://10.0.0.2:7070",
+			members: []Member{{ID: 1, S3: "http://10.0.0.1:9000"}}, want: "http://10.0.0.1:9000"},
+		{name: "joining, a specific address", listen: "10.0.0.1:9000", join: "http://10.0.0.2:7070", want: "http://10.0.0.1:9000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.ID = 1
+			cfg.DataDir = t.TempDir()
+			cfg.Listen.S3 = tc.listen
+			cfg.Cluster.Members = tc.members
+			cfg.Cluster.Join = tc.join
+			err := cfg.Validate()
+			if len(tc.err) > 0 {
+				require.Error(t, err)
+				for _, want := range tc.err {
+					require.ErrorContains(t, err, want)
+				}
+				return
+			}
+			require.NoError(t, err)
+			if tc.join != "" {
+				require.Equal(t, tc.want, cfg.self().S3, "what the node asks to join with")
+				return
+			}
+			own, ok := cfg.ownEntry()
+			require.True(t, ok)
+			require.Equal(t, tc.want, own.S3)
+		})
+	}
+}

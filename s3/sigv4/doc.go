@@ -55,6 +55,13 @@
 // or, for a presigned URL, in X-Amz-* query parameters, with X-Amz-Expires
 // (at most seven days) bounding its life (presign.go).
 //
+// # Signature Version 2 presigned URLs
+//
+// boto3 presigns URLs with the legacy Signature Version 2 unless told
+// otherwise (AWSAccessKeyId, Expires and a base64 HMAC-SHA1 Signature in
+// the query), so those are accepted too (presignv2.go). Their payload is
+// unsigned. The header form of SigV2 is not accepted.
+//
 // # The body
 //
 // The canonical request covers the body only through its last line, the

@@ -35,13 +35,17 @@ type presigned struct {
 // isPresigned reports whether a query string asks for query-string
 // authentication (SigV4 or the legacy SigV2 form).
 func isPresigned(params []queryParam) bool {
+	return isPresignedV4(params) || isPresignedV2(params)
+}
+
+func isPresignedV4(params []queryParam) bool {
 	for _, p := range params {
 		switch p.name {
 		case "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature":
 			return true
 		}
 	}
-	return isPresignedV2(params)
+	return false
 }
 
 func isPresignedV2(params []queryParam) bool {
@@ -62,7 +66,8 @@ func isPresignedV2(params []queryParam) bool {
 func parsePresigned(params []queryParam) (presigned, *Error) {
 	var p presigned
 	if isPresignedV2(params) {
-		return p, errUnsupportedMechanism()
+		// Both forms at once.
+		return p, errQueryMalformed("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Signature query string parameter should be specified")
 	}
 	get := map[string]string{}
 	for _, q := range params {

@@ -53,6 +53,10 @@ type Verifier struct {
 	// MaxChunkSize bounds one signed aws-chunked chunk, which is buffered
 	// (default DefaultMaxChunkSize).
 	MaxChunkSize int64
+	// Domain, if set, is the domain of virtual-host style requests
+	// (bucket.Domain): a SigV2 presigned URL signs the bucket of such a
+	// request as part of its path (presignv2.go). SigV4 needs nothing.
+	Domain string
 
 	keys keyCache
 }
@@ -146,6 +150,8 @@ func (v *Verifier) Verify(r *http.Request) (*Auth, io.ReadCloser, error) {
 		err = errHeaderMalformed("there is more than one Authorization header.")
 	case len(authz) == 1:
 		auth, body, err = v.verifyHeader(r, authz[0], params)
+	case presign && isPresignedV2(params) && !isPresignedV4(params):
+		auth, body, err = v.verifyPresignedV2(r, params)
 	case presign:
 		auth, body, err = v.verifyPresigned(r, params)
 	default:

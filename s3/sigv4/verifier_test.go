@@ -72,9 +72,9 @@ func TestVerifyErrors(t *testing.T) {
 			r.Header.Set("Authorization", "AWS AKID:c2lnbmF0dXJl")
 			return r
 		}, code: CodeInvalidRequest},
-		{name: "signature version 2, presigned", req: func(t *testing.T) *http.Request {
+		{name: "signature version 2, presigned, unknown key", req: func(t *testing.T) *http.Request {
 			return httptest.NewRequest("GET", "/bucket/key?AWSAccessKeyId=AKID&Expires=1700000000&Signature=c2ln", nil)
-		}, code: CodeInvalidRequest},
+		}, code: CodeInvalidAccessKeyID},
 		{name: "SigV4a", req: func(t *testing.T) *http.Request { return signed(t, "/b/k", nil) },
 			after: replaceAuth("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256"), code: CodeInvalidRequest},
 		{name: "algorithm only", req: func(t *testing.T) *http.Request { return signed(t, "/b/k", nil) },

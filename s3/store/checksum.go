@@ -125,6 +125,36 @@ func checkDigests(md5sum, wantMD5 []byte, sums, want map[string]string) error {
 	return nil
 }
 
+// TrailingChecksum is a checksum that comes after the body it covers: the
+// x-amz-checksum-<alg> trailer of an aws-chunked body. Its algorithm is
+// announced before the body (x-amz-trailer), its value is known only once
+// the body has been read to its end.
+type TrailingChecksum struct {
+	Algorithm string // "CRC32", ...
+	// Value returns the checksum the client sent, in base64, or "" if it
+	// sent none. The store calls it once, after the body has ended.
+	Value func() string
+}
+
+// checkTrailer compares a trailing checksum with what was computed: a
+// *ChecksumError (ErrBadDigest) if they differ.
+func checkTrailer(t *TrailingChecksum, sums map[string]string) error {
+	if t == nil {
+		return nil
+	}
+	got := ""
+	if t.Value != nil {
+		got = t.Value()
+	}
+	if got == "" {
+		return errorf(ErrInvalidRequest, "The trailing checksum x-amz-checksum-%s announced in x-amz-trailer was not sent.", lower(t.Algorithm))
+	}
+	if got != sums[t.Algorithm] {
+		return &ChecksumError{Algorithm: t.Algorithm, Expected: got, Computed: sums[t.Algorithm]}
+	}
+	return nil
+}
+
 // checkChecksumArgs validates the checksums and Content-MD5 of a request.
 func checkChecksumArgs(contentMD5 []byte, want map[string]string, alg string) error {
 	if contentMD5 != nil && len(contentMD5) != md5.Size {

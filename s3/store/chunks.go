@@ -38,10 +38,26 @@ type ingested struct {
 
 func (in *ingested) size() int64 { return in.w.ref.Size }
 
-// ingest reads body (size bytes, or to EOF if size < 0, at most limit),
-// hashing it with MD5 and algs, and writes every chunk but the last. It
-// holds at most two chunks in memory. On error, nothing is left behind
-// but what the collector will delete.
+// check verifies what the client sent to protect the body: Content-MD5,
+// x-amz-checksum-* values, a trailing checksum.
+func (in *ingested) check(contentMD5 []byte, checksums map[string]string, trailer *TrailingChecksum) error {
+	if err := checkDigests(in.md5, contentMD5, in.sums, checksums); err != nil {
+		return err
+	}
+	return checkTrailer(trailer, in.sums)
+}
+
+// ingest reads body to its end — size bytes if size >= 0 (fewer is
+// ErrIncompleteBody, more is an error too), any number up to limit if
+// size < 0 — hashing it with MD5 and algs, and writes every chunk but the
+// last. It holds at most two chunks in memory. On error, nothing is left
+// behind but what the collector will delete.
+//
+// It always reads until body returns io.EOF, even once size bytes have
+// come: a body may give its verdict only there (the SigV4 verifier checks
+// the payload's hash or its last chunk signature at the end, an
+// aws-chunked body's trailer follows the data), and no data is published
+// from a body that has not ended well.
 func (s *Store) ingest(ctx context.Context, body io.Reader, size, limit int64, algs []string, upload string) (*ingested, error) {
 	if size > limit {
 		return nil, ErrEntityTooLarge
@@ -72,8 +88,14 @@ func (s *Store) ingest(ctx context.Context, body io.Reader, size, limit int64, a
 			return nil, false, fmt.Errorf("s3 store: reading the body: %w", err)
 		case total > limit:
 			return nil, false, ErrEntityTooLarge
+		case size >= 0 && total == size:
+			// All the declared bytes: the body must end here.
+			if err := readEnd(body, size); err != nil {
+				return nil, false, err
+			}
+			return buf[:n], true, nil
 		}
-		return buf[:n], size >= 0 && total == size, nil
+		return buf[:n], false, nil
 	}
 	first := cs
 	if size >= 0 && size < int64(cs) {
@@ -101,6 +123,25 @@ func (s *Store) ingest(ctx context.Context, body io.Reader, size, limit int64, a
 	w.ref.Size = total
 	md5sum, sums := h.sums()
 	return &ingested{w: w, last: cur, md5: md5sum, sums: sums}, nil
+}
+
+// readEnd reads what follows the declared size bytes of a body: nothing
+// but its end, io.EOF. A body that goes on is refused; an error the body
+// returns instead of io.EOF (a payload that does not verify) is returned.
+func readEnd(body io.Reader, size int64) error {
+	var one [1]byte
+	for range 100 {
+		n, err := body.Read(one[:])
+		switch {
+		case n > 0:
+			return errorf(ErrInvalidRequest, "The request body is longer than its declared length, %d bytes.", size)
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return fmt.Errorf("s3 store: reading the body: %w", err)
+		}
+	}
+	return fmt.Errorf("s3 store: reading the body: %w", io.ErrNoProgress)
 }
 
 func (w *dataWriter) writeChunk(ctx context.Context, data []byte) error {

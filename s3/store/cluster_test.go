@@ -147,7 +147,7 @@ func TestLeaderKilledDuringMultipartUpload(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			infos[i], errs[i] = s.UploadPart(ctx, "cluster", "movie", up.UploadID, i+1, bytes.NewReader(p), int64(len(p)), nil, nil)
+			infos[i], errs[i] = s.UploadPart(ctx, store.PartInput{Bucket: "cluster", Key: "movie", UploadID: up.UploadID, Number: i + 1, Body: bytes.NewReader(p), Size: int64(len(p))})
 		}()
 	}
 	wg.Wait()
@@ -159,7 +159,7 @@ func TestLeaderKilledDuringMultipartUpload(t *testing.T) {
 	r := &gateReader{data: p3, gateAt: 2 * mib, reached: reached, release: make(chan struct{})}
 	failed := make(chan error, 1)
 	go func() {
-		_, err := s.UploadPart(ctx, "cluster", "movie", up.UploadID, 3, r, -1, nil, nil)
+		_, err := s.UploadPart(ctx, store.PartInput{Bucket: "cluster", Key: "movie", UploadID: up.UploadID, Number: 3, Body: r, Size: -1})
 		failed <- err
 	}()
 	<-reached
@@ -180,7 +180,8 @@ func TestLeaderKilledDuringMultipartUpload(t *testing.T) {
 	// Every acknowledged part survived.
 	var parts []store.PartInfo
 	retry(t, func() (err error) {
-		parts, _, _, err = s2.ListParts(ctx, "cluster", "movie", up.UploadID, 0, 0)
+		page, err := s2.ListParts(ctx, "cluster", "movie", up.UploadID, 0, 0)
+		parts = page.Parts
 		return err
 	})
 	require.Len(t, parts, 2)
@@ -190,7 +191,7 @@ func TestLeaderKilledDuringMultipartUpload(t *testing.T) {
 
 	var i3 store.PartInfo
 	retry(t, func() (err error) {
-		i3, err = s2.UploadPart(ctx, "cluster", "movie", up.UploadID, 3, bytes.NewReader(p3), int64(len(p3)), nil, nil)
+		i3, err = s2.UploadPart(ctx, store.PartInput{Bucket: "cluster", Key: "movie", UploadID: up.UploadID, Number: 3, Body: bytes.NewReader(p3), Size: int64(len(p3))})
 		return err
 	})
 	var meta store.ObjectMeta

@@ -21,6 +21,27 @@ type Upload struct {
 	Initiated             time.Time
 	Meta                  ObjectMeta // the object's metadata to be, from CreateMultipartUpload
 	ChecksumAlgorithm     string     // computed for every part; Meta.ChecksumType says how they combine
+	// StorageClass is the object's storage class to be: STANDARD, the
+	// only one there is (uploads recorded before the field have "" in the
+	// record, and StorageClass when read).
+	StorageClass string
+}
+
+// StorageClass is the storage class of every object and upload.
+const StorageClass = "STANDARD"
+
+func (up *Upload) fill() {
+	if up.StorageClass == "" {
+		up.StorageClass = StorageClass
+	}
+}
+
+// PartsPage is a page of ListParts: the upload and some of its parts.
+type PartsPage struct {
+	Upload    Upload // as CreateMultipartUpload made it
+	Parts     []PartInfo
+	Truncated bool
+	Next      int // the last part number returned: the marker of the next page
 }
 
 // PartInfo describes an uploaded part.
@@ -68,7 +89,7 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, m
 	meta.Bucket, meta.Key, meta.ChecksumType = bucket, key, typ
 	now := s.now()
 	up := Upload{Bucket: bucket, Key: key, UploadID: newID(now), Initiated: now.UTC().Truncate(time.Millisecond),
-		Meta: meta, ChecksumAlgorithm: checksumAlgorithm}
+		Meta: meta, ChecksumAlgorithm: checksumAlgorithm, StorageClass: StorageClass}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		var b batch
 		b.putIf(uploadKey(bucket, key, up.UploadID), mustJSON(up), 0)
@@ -130,6 +151,7 @@ func (s *Store) readUpload(ctx context.Context, bucket, key, uploadID string) (U
 	if err := decodeJSON("upload", it.Value, &up); err != nil {
 		return Upload{}, 0, err
 	}
+	up.fill()
 	return up, it.Version, nil
 }
 
@@ -154,31 +176,54 @@ func checkPartNumber(n int) error {
 	return nil
 }
 
-// UploadPart stores part number of an upload, streaming body (size bytes,
-// -1 if unknown). Uploading a part number again replaces the part.
-func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, size int64, contentMD5 []byte, checksums map[string]string) (PartInfo, error) {
-	if err := checkPartNumber(number); err != nil {
+// PartInput is an UploadPart request.
+type PartInput struct {
+	Bucket, Key, UploadID string
+	Number                int // 1 to MaxParts
+	Body                  io.Reader
+	Size                  int64 // -1 if unknown (streamed)
+	// ContentMD5, Checksums and Trailer are verified as for PutObject.
+	// Besides the upload's checksum algorithm, the part keeps the
+	// checksums of the algorithms they name.
+	ContentMD5 []byte
+	Checksums  map[string]string
+	Trailer    *TrailingChecksum
+}
+
+// UploadPart stores a part of an upload, streaming its body. Uploading a
+// part number again replaces the part.
+func (s *Store) UploadPart(ctx context.Context, in PartInput) (PartInfo, error) {
+	if err := checkPartNumber(in.Number); err != nil {
 		return PartInfo{}, err
 	}
-	if err := checkChecksumArgs(contentMD5, checksums, ""); err != nil {
+	if err := checkChecksumArgs(in.ContentMD5, in.Checksums, ""); err != nil {
 		return PartInfo{}, err
 	}
-	if size > MaxPartSize {
+	if in.Trailer != nil {
+		if err := checkChecksumArgs(nil, nil, in.Trailer.Algorithm); err != nil {
+			return PartInfo{}, err
+		}
+	}
+	if in.Size > MaxPartSize {
 		return PartInfo{}, ErrEntityTooLarge
 	}
-	up, err := s.openUpload(ctx, bucket, key, uploadID)
+	up, err := s.openUpload(ctx, in.Bucket, in.Key, in.UploadID)
 	if err != nil {
 		return PartInfo{}, err
 	}
-	ing, err := s.ingest(ctx, body, size, MaxPartSize, checksumAlgs(up.ChecksumAlgorithm, checksums), uploadID)
+	algs := checksumAlgs(up.ChecksumAlgorithm, in.Checksums)
+	if in.Trailer != nil {
+		algs = append(algs, in.Trailer.Algorithm)
+	}
+	ing, err := s.ingest(ctx, in.Body, in.Size, MaxPartSize, algs, in.UploadID)
 	if err != nil {
 		return PartInfo{}, err
 	}
-	if err := checkDigests(ing.md5, contentMD5, ing.sums, checksums); err != nil {
+	if err := ing.check(in.ContentMD5, in.Checksums, in.Trailer); err != nil {
 		ing.w.abandon(ctx)
 		return PartInfo{}, err
 	}
-	return s.publishPart(ctx, uploadID, number, ing)
+	return s.publishPart(ctx, in.UploadID, in.Number, ing)
 }
 
 // openUpload returns an upload that is open to new parts.
@@ -554,13 +599,14 @@ func (s *Store) closeUpload(ctx context.Context, up Upload, uver uint64, state s
 	return ErrOperationAborted
 }
 
-// ListParts lists an upload's parts after part number marker, at most
-// maxParts (0: 1000; at most 1000). next is the last part number
-// returned.
-func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (parts []PartInfo, truncated bool, next int, err error) {
-	if _, _, err := s.readUpload(ctx, bucket, key, uploadID); err != nil {
-		return nil, false, 0, err
+// ListParts returns the upload and its parts after part number marker,
+// at most maxParts (0: 1000; at most 1000).
+func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (PartsPage, error) {
+	up, _, err := s.readUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return PartsPage{}, err
 	}
+	page := PartsPage{Upload: up}
 	maxParts = maxKeys(maxParts)
 	req := kv.ScanRequest{Prefix: partPrefix(uploadID), Limit: maxParts + 1}
 	if marker > 0 {
@@ -568,21 +614,21 @@ func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string, mar
 	}
 	res, err := s.kv.Scan(ctx, req, true)
 	if err != nil {
-		return nil, false, 0, fmt.Errorf("s3 store: list parts: %w", err)
+		return PartsPage{}, fmt.Errorf("s3 store: list parts: %w", err)
 	}
 	for i, it := range res.Items {
 		if i == maxParts {
-			truncated = true
+			page.Truncated = true
 			break
 		}
 		var p partRecord
 		if err := decodeJSON("part", it.Value, &p); err != nil {
-			return nil, false, 0, err
+			return PartsPage{}, err
 		}
-		next = int(binary.BigEndian.Uint32(it.Key[len(it.Key)-4:]))
-		parts = append(parts, PartInfo{Number: next, ETag: p.ETag, Size: p.Size, LastModified: p.LastModified, Checksums: p.Checksums})
+		page.Next = int(binary.BigEndian.Uint32(it.Key[len(it.Key)-4:]))
+		page.Parts = append(page.Parts, PartInfo{Number: page.Next, ETag: p.ETag, Size: p.Size, LastModified: p.LastModified, Checksums: p.Checksums})
 	}
-	return parts, truncated, next, nil
+	return page, nil
 }
 
 // ListMultipartUploads lists a bucket's unfinished uploads, by key and
@@ -612,6 +658,7 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts Li
 			if err := decodeJSON("upload", it.Value, &up); err != nil {
 				return err
 			}
+			up.fill()
 			uploads = append(uploads, up)
 			nextKey, nextUploadID = up.Key, up.UploadID
 			return nil

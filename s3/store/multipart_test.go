@@ -25,7 +25,7 @@ func newMultipartEnv(t *testing.T) *env {
 
 func (e *env) uploadPart(b, key, id string, n int, data []byte) store.PartInfo {
 	e.t.Helper()
-	p, err := e.s.UploadPart(e.ctx, b, key, id, n, bytes.NewReader(data), int64(len(data)), nil, nil)
+	p, err := e.s.UploadPart(e.ctx, store.PartInput{Bucket: b, Key: key, UploadID: id, Number: n, Body: bytes.NewReader(data), Size: int64(len(data))})
 	require.NoError(e.t, err)
 	require.Equal(e.t, md5hex(data), p.ETag)
 	require.Equal(e.t, int64(len(data)), p.Size)
@@ -52,31 +52,37 @@ func TestMultipartUpload(t *testing.T) {
 
 	p1, p2, p3 := randomBytes(5*mib, 1), randomBytes(5*mib+7, 2), randomBytes(1234, 3)
 	// Out of order, and part 2 twice: the second upload replaces the first.
-	i3, err := e.s.UploadPart(e.ctx, b, "obj", up.UploadID, 3, bytes.NewReader(p3), -1, nil, nil) // size unknown
+	i3, err := e.s.UploadPart(e.ctx, store.PartInput{Bucket: b, Key: "obj", UploadID: up.UploadID, Number: 3, Body: bytes.NewReader(p3), Size: -1}) // size unknown
 	require.NoError(t, err)
 	i1 := e.uploadPart(b, "obj", up.UploadID, 1, p1)
 	e.uploadPart(b, "obj", up.UploadID, 2, randomBytes(5*mib, 9))
 	i2 := e.uploadPart(b, "obj", up.UploadID, 2, p2)
 
-	parts, truncated, next, err := e.s.ListParts(e.ctx, b, "obj", up.UploadID, 0, 0)
+	page, err := e.s.ListParts(e.ctx, b, "obj", up.UploadID, 0, 0)
 	require.NoError(t, err)
-	require.False(t, truncated)
-	require.Equal(t, 3, next)
+	require.False(t, page.Truncated)
+	require.Equal(t, 3, page.Next)
+	parts := page.Parts
 	require.Len(t, parts, 3)
+	// The page says what upload it is, as CreateMultipartUpload made it.
+	require.Equal(t, up.UploadID, page.Upload.UploadID)
+	require.Equal(t, "video/mp4", page.Upload.Meta.ContentType)
+	require.Equal(t, store.StorageClass, page.Upload.StorageClass)
+	require.True(t, up.Initiated.Equal(page.Upload.Initiated))
 	for i, want := range []store.PartInfo{i1, i2, i3} {
 		require.Equal(t, want.Number, parts[i].Number)
 		require.Equal(t, want.ETag, parts[i].ETag)
 		require.Equal(t, want.Size, parts[i].Size)
 	}
-	parts, truncated, next, err = e.s.ListParts(e.ctx, b, "obj", up.UploadID, 0, 2)
+	page, err = e.s.ListParts(e.ctx, b, "obj", up.UploadID, 0, 2)
 	require.NoError(t, err)
-	require.True(t, truncated)
-	require.Equal(t, 2, next)
-	require.Len(t, parts, 2)
-	parts, truncated, _, err = e.s.ListParts(e.ctx, b, "obj", up.UploadID, next, 2)
+	require.True(t, page.Truncated)
+	require.Equal(t, 2, page.Next)
+	require.Len(t, page.Parts, 2)
+	page, err = e.s.ListParts(e.ctx, b, "obj", up.UploadID, page.Next, 2)
 	require.NoError(t, err)
-	require.False(t, truncated)
-	require.Equal(t, 3, parts[0].Number)
+	require.False(t, page.Truncated)
+	require.Equal(t, 3, page.Parts[0].Number)
 
 	uploads, _, _, _, _, err := e.s.ListMultipartUploads(e.ctx, b, store.ListUploadsOptions{})
 	require.NoError(t, err)
@@ -108,10 +114,10 @@ func TestMultipartUpload(t *testing.T) {
 	uploads, _, _, _, _, err = e.s.ListMultipartUploads(e.ctx, b, store.ListUploadsOptions{})
 	require.NoError(t, err)
 	require.Empty(t, uploads)
-	_, err = e.s.UploadPart(e.ctx, b, "obj", up.UploadID, 4, strings.NewReader("x"), 1, nil, nil)
+	_, err = e.s.UploadPart(e.ctx, store.PartInput{Bucket: b, Key: "obj", UploadID: up.UploadID, Number: 4, Body: strings.NewReader("x"), Size: 1})
 	require.ErrorIs(t, err, store.ErrNoSuchUpload)
 	require.ErrorIs(t, e.s.AbortMultipartUpload(e.ctx, b, "obj", up.UploadID), store.ErrNoSuchUpload)
-	_, _, _, err = e.s.ListParts(e.ctx, b, "obj", up.UploadID, 0, 0)
+	_, err = e.s.ListParts(e.ctx, b, "obj", up.UploadID, 0, 0)
 	require.ErrorIs(t, err, store.ErrNoSuchUpload)
 	// ...but a retried completion (a lost response) gets the object.
 	again, err := e.s.CompleteMultipartUpload(e.ctx, b, "obj", up.UploadID, []store.CompletePart{{Number: 1, ETag: i1.ETag}})
@@ -175,7 +181,7 @@ func TestCompleteMultipartErrors(t *testing.T) {
 	up2, err := e.s.CreateMultipartUpload(e.ctx, b, "k", store.ObjectMeta{}, "")
 	require.NoError(t, err)
 	for _, n := range []int{0, -1, 10001} {
-		_, err = e.s.UploadPart(e.ctx, b, "k", up2.UploadID, n, strings.NewReader("x"), 1, nil, nil)
+		_, err = e.s.UploadPart(e.ctx, store.PartInput{Bucket: b, Key: "k", UploadID: up2.UploadID, Number: n, Body: strings.NewReader("x"), Size: 1})
 		require.ErrorIs(t, err, store.ErrInvalidArgument, "part %d", n)
 	}
 	e.uploadPart(b, "k", up2.UploadID, 10000, []byte("x"))
@@ -184,17 +190,17 @@ func TestCompleteMultipartErrors(t *testing.T) {
 		{b, "k", "../../etc"},
 		{b, "other-key", up2.UploadID},
 	} {
-		_, err = e.s.UploadPart(e.ctx, tc.bucket, tc.key, tc.id, 1, strings.NewReader("x"), 1, nil, nil)
+		_, err = e.s.UploadPart(e.ctx, store.PartInput{Bucket: tc.bucket, Key: tc.key, UploadID: tc.id, Number: 1, Body: strings.NewReader("x"), Size: 1})
 		require.ErrorIs(t, err, store.ErrNoSuchUpload, "%+v", tc)
 	}
-	_, err = e.s.UploadPart(e.ctx, "nobucket", "k", up2.UploadID, 1, strings.NewReader("x"), 1, nil, nil)
+	_, err = e.s.UploadPart(e.ctx, store.PartInput{Bucket: "nobucket", Key: "k", UploadID: up2.UploadID, Number: 1, Body: strings.NewReader("x"), Size: 1})
 	require.ErrorIs(t, err, store.ErrNoSuchBucket)
-	_, err = e.s.UploadPart(e.ctx, b, "k", up2.UploadID, 1, strings.NewReader("x"), 6<<30, nil, nil)
+	_, err = e.s.UploadPart(e.ctx, store.PartInput{Bucket: b, Key: "k", UploadID: up2.UploadID, Number: 1, Body: strings.NewReader("x"), Size: 6 << 30})
 	require.ErrorIs(t, err, store.ErrEntityTooLarge)
 	wrong := md5.Sum([]byte("y"))
-	_, err = e.s.UploadPart(e.ctx, b, "k", up2.UploadID, 1, strings.NewReader("x"), 1, wrong[:], nil)
+	_, err = e.s.UploadPart(e.ctx, store.PartInput{Bucket: b, Key: "k", UploadID: up2.UploadID, Number: 1, Body: strings.NewReader("x"), Size: 1, ContentMD5: wrong[:]})
 	require.ErrorIs(t, err, store.ErrBadDigest)
-	_, err = e.s.UploadPart(e.ctx, b, "k", up2.UploadID, 1, strings.NewReader("x"), 1, nil, map[string]string{store.ChecksumSHA1: store.Checksum(store.ChecksumSHA1, []byte("y"))})
+	_, err = e.s.UploadPart(e.ctx, store.PartInput{Bucket: b, Key: "k", UploadID: up2.UploadID, Number: 1, Body: strings.NewReader("x"), Size: 1, Checksums: map[string]string{store.ChecksumSHA1: store.Checksum(store.ChecksumSHA1, []byte("y"))}})
 	require.ErrorIs(t, err, store.ErrBadDigest)
 	_, err = e.s.CompleteMultipartUpload(e.ctx, b, "k", "0123456789abcdef0123456789abcdef", []store.CompletePart{cp(i1)})
 	require.ErrorIs(t, err, store.ErrNoSuchUpload)
@@ -206,9 +212,9 @@ func TestCompleteMultipartErrors(t *testing.T) {
 
 func (e *env) listParts(b, key, id string) []store.PartInfo {
 	e.t.Helper()
-	parts, _, _, err := e.s.ListParts(e.ctx, b, key, id, 0, 0)
+	page, err := e.s.ListParts(e.ctx, b, key, id, 0, 0)
 	require.NoError(e.t, err)
-	return parts
+	return page.Parts
 }
 
 func TestAbortMultipartUpload(t *testing.T) {
@@ -222,7 +228,7 @@ func TestAbortMultipartUpload(t *testing.T) {
 	require.NoError(t, e.s.AbortMultipartUpload(e.ctx, b, "k", up.UploadID))
 
 	require.ErrorIs(t, e.s.AbortMultipartUpload(e.ctx, b, "k", up.UploadID), store.ErrNoSuchUpload)
-	_, err = e.s.UploadPart(e.ctx, b, "k", up.UploadID, 3, strings.NewReader("x"), 1, nil, nil)
+	_, err = e.s.UploadPart(e.ctx, store.PartInput{Bucket: b, Key: "k", UploadID: up.UploadID, Number: 3, Body: strings.NewReader("x"), Size: 1})
 	require.ErrorIs(t, err, store.ErrNoSuchUpload)
 	_, err = e.s.CompleteMultipartUpload(e.ctx, b, "k", up.UploadID, []store.CompletePart{{Number: 1, ETag: "x"}})
 	require.ErrorIs(t, err, store.ErrNoSuchUpload)
@@ -245,7 +251,7 @@ func TestAbortDuringPartUpload(t *testing.T) {
 	r := &stallingReader{data: randomBytes(4*mib, 1), stallAt: 2 * mib, stall: func() {
 		require.NoError(t, e.s.AbortMultipartUpload(e.ctx, b, "k", up.UploadID))
 	}}
-	_, err = e.s.UploadPart(e.ctx, b, "k", up.UploadID, 1, r, -1, nil, nil)
+	_, err = e.s.UploadPart(e.ctx, store.PartInput{Bucket: b, Key: "k", UploadID: up.UploadID, Number: 1, Body: r, Size: -1})
 	require.ErrorIs(t, err, store.ErrNoSuchUpload)
 	e.gc()
 	require.Zero(t, e.count(chunksPrefix))
@@ -408,7 +414,7 @@ func TestAbandonedUploadsExpire(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ups, 1)
 	require.Equal(t, young.UploadID, ups[0].UploadID)
-	_, err = e.s.UploadPart(e.ctx, b, "old", old.UploadID, 2, strings.NewReader("x"), 1, nil, nil)
+	_, err = e.s.UploadPart(e.ctx, store.PartInput{Bucket: b, Key: "old", UploadID: old.UploadID, Number: 2, Body: strings.NewReader("x"), Size: 1})
 	require.ErrorIs(t, err, store.ErrNoSuchUpload)
 	require.Len(t, e.listParts(b, "young", young.UploadID), 1)
 

@@ -55,6 +55,10 @@ type PutInput struct {
 	Checksums map[string]string
 	// ChecksumAlgorithm is computed and stored even if no value is given.
 	ChecksumAlgorithm string
+	// Trailer, if set, is a checksum that follows the body; it is
+	// computed, verified once the body has ended (like Checksums), and
+	// stored.
+	Trailer *TrailingChecksum
 	// IfNoneMatch "*" makes the put fail with ErrPreconditionFailed if the
 	// key exists; IfMatch (an ETag) makes it fail unless the current
 	// object has that ETag (ErrNoSuchKey if there is none). S3's
@@ -76,8 +80,15 @@ func (s *Store) PutObject(ctx context.Context, in PutInput) (ObjectMeta, error) 
 	if err := checkChecksumArgs(in.ContentMD5, in.Checksums, in.ChecksumAlgorithm); err != nil {
 		return ObjectMeta{}, err
 	}
+	algs := checksumAlgs(in.ChecksumAlgorithm, in.Checksums)
+	if in.Trailer != nil {
+		if err := checkChecksumArgs(nil, nil, in.Trailer.Algorithm); err != nil {
+			return ObjectMeta{}, err
+		}
+		algs = append(algs, in.Trailer.Algorithm)
+	}
 	if in.IfNoneMatch != "" && in.IfNoneMatch != "*" {
-		return ObjectMeta{}, errorf(ErrNotImplemented, "If-None-Match on a write supports only \"*\".")
+		return ObjectMeta{}, errorf(ErrNotImplemented, "PutObject with an If-None-Match other than \"*\" is not implemented by minikv.")
 	}
 	if in.Size > MaxPutSize {
 		return ObjectMeta{}, ErrEntityTooLarge
@@ -91,11 +102,11 @@ func (s *Store) PutObject(ctx context.Context, in PutInput) (ObjectMeta, error) 
 			return ObjectMeta{}, err
 		}
 	}
-	ing, err := s.ingest(ctx, in.Body, in.Size, MaxPutSize, checksumAlgs(in.ChecksumAlgorithm, in.Checksums), "")
+	ing, err := s.ingest(ctx, in.Body, in.Size, MaxPutSize, algs, "")
 	if err != nil {
 		return ObjectMeta{}, err
 	}
-	if err := checkDigests(ing.md5, in.ContentMD5, ing.sums, in.Checksums); err != nil {
+	if err := ing.check(in.ContentMD5, in.Checksums, in.Trailer); err != nil {
 		ing.w.abandon(ctx)
 		return ObjectMeta{}, err
 	}
@@ -279,6 +290,45 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, rng *Range) (
 		return ObjectMeta{}, nil, err
 	}
 	return rec.Meta, body, nil
+}
+
+// ReadOptions say what OpenObject reads of an object: what a GET or a
+// HEAD asks for.
+type ReadOptions struct {
+	// Conditions are the request's conditional headers, checked first
+	// (ErrPreconditionFailed, ErrNotModified).
+	Conditions Conditions
+	// Range is the request's Range header, resolved against the object's
+	// size as ParseRange does ("": the whole object).
+	Range string
+	// MetaOnly reads no data (HEAD).
+	MetaOnly bool
+}
+
+// OpenObject serves a GET or a HEAD: it reads the object's metadata once
+// (linearizably, as GetObject does), checks the conditions against it,
+// resolves the range against its size, and, unless MetaOnly, opens the
+// bytes of the range (nil: all) of that very version. On ErrNotModified,
+// ErrPreconditionFailed and ErrInvalidRange the metadata is returned too:
+// their answers name the object's ETag or size. The caller must close the
+// reader.
+func (s *Store) OpenObject(ctx context.Context, bucket, key string, opts ReadOptions) (ObjectMeta, *Range, io.ReadCloser, error) {
+	rec, inline, _, err := s.readObject(ctx, bucket, key)
+	if err != nil {
+		return ObjectMeta{}, nil, nil, err
+	}
+	if err := CheckConditions(rec.Meta, opts.Conditions); err != nil {
+		return rec.Meta, nil, nil, err
+	}
+	rng, err := ParseRange(opts.Range, rec.Meta.Size)
+	if err != nil || opts.MetaOnly {
+		return rec.Meta, rng, nil, err
+	}
+	body, err := s.openBody(ctx, rec, inline, rng)
+	if err != nil {
+		return ObjectMeta{}, nil, nil, err
+	}
+	return rec.Meta, rng, body, nil
 }
 
 func (s *Store) openBody(ctx context.Context, rec objectRecord, inline []byte, rng *Range) (io.ReadCloser, error) {
