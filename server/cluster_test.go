@@ -194,4 +194,19 @@ func TestMembershipAddAndRemoveOnALiveCluster(t *testing.T) {
 		require.ErrorIs(t, err, kv.ErrInvalid)
 		require.ErrorContains(t, err, "never reused", "node %d", id)
 	}
+	// A member must be reachable where it says it is: a wildcard address
+	// (a node listening on 0.0.0.0 that asks to join) is refused.
+	for _, bad := range []func(*Member){
+		func(m *Member) { m.Raft = "0.0.0.0:7072" },
+		func(m *Member) { m.HTTP = "http://[::]:7070" },
+		func(m *Member) { m.RPC = ":7071" },
+		func(m *Member) { m.S3 = "http://0.0.0.0:9000" },
+	} {
+		m := cfg.self()
+		m.ID = 9
+		bad(&m)
+		err := lead.AddMember(ctx, m)
+		require.ErrorIs(t, err, kv.ErrInvalid)
+		require.ErrorContains(t, err, "every address of its host")
+	}
 }

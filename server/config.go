@@ -403,14 +403,8 @@ func (cfg *Config) ownEntry() (Member, bool) {
 // any member that is no address to connect to.
 func (cfg *Config) checkAdvertisedS3(bad func(format string, args ...any)) {
 	for _, m := range cfg.Cluster.Members {
-		addr := m.S3
-		if addr != "" && !strings.Contains(addr, "://") {
-			addr = "http://" + addr // as the forwarder reads it
-		}
-		if u, err := url.Parse(addr); err == nil && addr != "" {
-			if ip := net.ParseIP(u.Hostname()); u.Hostname() == "" || ip != nil && ip.IsUnspecified() {
-				bad("cluster.members: member %d's s3 %q is every address of a host, not one to connect to: give the URL other members and clients reach it at", m.ID, m.S3)
-			}
+		if m.S3 != "" && !connectable(m.S3) {
+			bad("cluster.members: member %d's s3 %q is every address of a host, not one to connect to: give the URL other members and clients reach it at", m.ID, m.S3)
 		}
 	}
 	if cfg.Listen.S3 == "" || !listensEverywhere(cfg.Listen.S3) {
@@ -432,6 +426,20 @@ func (cfg *Config) checkAdvertisedS3(bad func(format string, args ...any)) {
 	bad("listen.s3 %q listens on every address of this host, which is no address for the other members to forward S3 writes to: "+
 		"set s3 in this node's [[cluster.members]] entry (id = %d) to the URL they reach it at, such as \"http://10.0.0.1:%s\" "+
 		"(or listen on that address)", cfg.Listen.S3, cfg.ID, port)
+}
+
+// connectable reports whether addr (host:port, or a URL) names a host to
+// connect to, rather than every address of one (0.0.0.0, ::, or none).
+func connectable(addr string) bool {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr // host:port, as the dialers read it
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return true // not this check's business: dialing it will say what is wrong
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() != "" && (ip == nil || !ip.IsUnspecified())
 }
 
 // listensEverywhere reports whether a listen address (host:port) is the

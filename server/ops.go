@@ -221,6 +221,14 @@ func (n *Node) AddMember(ctx context.Context, m Member) error {
 	if m.ID == 0 || m.Raft == "" {
 		return fmt.Errorf("%w: a member needs an id and a raft address", kv.ErrInvalid)
 	}
+	// The addresses are where the other members and clients reach the new
+	// one: a node listening on 0.0.0.0 must say which address that is.
+	for _, a := range []struct{ name, addr string }{{"raft", m.Raft}, {"http", m.HTTP}, {"rpc", m.RPC}, {"s3", m.S3}} {
+		if a.addr != "" && !connectable(a.addr) {
+			return fmt.Errorf("%w: node %d's %s address %q is every address of its host, not one the others can connect to; give the address they reach it at",
+				kv.ErrInvalid, m.ID, a.name, a.addr)
+		}
+	}
 	// Only the leader's view of the membership is current: a follower
 	// sends the request on before judging it.
 	if n.raft.Status().Role != raft.Leader {
