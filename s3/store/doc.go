@@ -21,6 +21,7 @@
 //	i/<uploadID>                    the open uploads by age (IDs begin with their time)
 //	c/<uploadID>                    closed upload: completing, completed, aborted, expired
 //	q/<uploadID>/<part u32>         uploaded part: ETag, size, checksums, data ID
+//	r/<dataID>                      references to data that copies share (share.go)
 //
 // Numbers are big-endian, so kv order is numeric order. A bucket name
 // cannot contain '/' and an object key cannot contain NUL (this store

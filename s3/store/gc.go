@@ -158,7 +158,7 @@ func (s *Store) drainQueue(ctx context.Context, now time.Time) (int, error) {
 			}
 			res, err := s.apply(ctx, &small)
 			if _, conflict := failedOp(err); conflict {
-				// Another collector at work: one by one.
+				// Another collector at work, or shared data: one by one.
 				for i, it := range smallItems {
 					n, err := s.collectData(ctx, it, smallEntries[i])
 					deleted += n
@@ -189,6 +189,7 @@ func (s *Store) drainQueue(ctx context.Context, now time.Time) (int, error) {
 				for i := range e.Chunks {
 					small.delChunk(e.Data.ID, i)
 				}
+				small.delIf(refKey(e.Data.ID), 0) // shared data: one by one, below
 				small.delIf(it.Key, it.Version)
 				smallItems, smallEntries = append(smallItems, it), append(smallEntries, e)
 				continue
@@ -224,9 +225,23 @@ func (s *Store) collect(ctx context.Context, it kv.Item, kind byte, e gcEntry, n
 }
 
 // collectData deletes a data ID's chunks from the last, a batch per
-// command, rewriting the entry with what is left.
+// command, rewriting the entry with what is left. Data that other records
+// still name (copies, share.go) loses one reference instead.
 func (s *Store) collectData(ctx context.Context, it kv.Item, e gcEntry) (int, error) {
 	deleted, ver := 0, it.Version
+	var deadVer uint64 // the version of the data's "dead" marker, once written
+	if e.Data != nil {
+		ref, rv, err := s.readRef(ctx, e.Data.ID)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case rv != 0 && !ref.Dead:
+			return 0, s.dropRef(ctx, it.Key, it.Version, e.Data.ID, ref, rv)
+		case rv != 0:
+			deadVer = rv // a collection that stopped halfway
+		}
+	}
 	for {
 		var b batch
 		lo := 0
@@ -234,6 +249,15 @@ func (s *Store) collectData(ctx context.Context, it kv.Item, e gcEntry) (int, er
 			lo = max(0, e.Chunks-maxOpsPerBatch)
 			for i := lo; i < e.Chunks; i++ {
 				b.delChunk(e.Data.ID, i)
+			}
+			switch {
+			case deadVer == 0 && lo == 0:
+				b.delIf(refKey(e.Data.ID), 0) // still unshared: one command does it all
+			case deadVer == 0:
+				// More commands to come: from now on no copy may share it.
+				b.putIf(refKey(e.Data.ID), mustJSON(refRecord{Dead: true}), 0)
+			case lo == 0:
+				b.delIf(refKey(e.Data.ID), deadVer)
 			}
 		}
 		if lo > 0 {
@@ -244,6 +268,8 @@ func (s *Store) collectData(ctx context.Context, it kv.Item, e gcEntry) (int, er
 		}
 		res, err := s.apply(ctx, &b)
 		if err != nil {
+			// A conflict: another collector, or a copy that shared the data
+			// since the ref record was read. The next run looks again.
 			return deleted, ignoreConflict(err)
 		}
 		deleted += b.deletedChunks(res)
@@ -251,6 +277,9 @@ func (s *Store) collectData(ctx context.Context, it kv.Item, e gcEntry) (int, er
 			return deleted, nil
 		}
 		ver = res.Index
+		if e.Data != nil {
+			deadVer = res.Index
+		}
 	}
 }
 

@@ -33,6 +33,7 @@ const (
 	prefixUploadIx = root + "i/" // i/<uploadID>               uploadIndex: open uploads by age
 	prefixClosed   = root + "c/" // c/<uploadID>               closedRecord: upload completing or closed
 	prefixPart     = root + "q/" // q/<uploadID>/<number u32>  partRecord
+	prefixRef      = root + "r/" // r/<dataID>                 refRecord: data copies share
 )
 
 func key(parts ...string) []byte {
@@ -62,6 +63,8 @@ func uploadKey(bucket, k, uploadID string) []byte {
 func uploadIndexKey(uploadID string) []byte { return key(prefixUploadIx, uploadID) }
 func closedKey(uploadID string) []byte      { return key(prefixClosed, uploadID) }
 func partPrefix(uploadID string) []byte     { return key(prefixPart, uploadID, "/") }
+
+func refKey(dataID string) []byte { return key(prefixRef, dataID) }
 
 func chunkKey(dataID string, i int) []byte {
 	return binary.BigEndian.AppendUint32(key(prefixChunk, dataID, "/"), uint32(i))

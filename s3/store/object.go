@@ -230,7 +230,10 @@ func (s *Store) queueReplaced(b *batch, old objectRecord) {
 	after := s.now().Add(s.opts.GCGrace)
 	switch {
 	case old.Data != nil && old.Data.chunks() > 0:
-		b.put(gcKey(after, gcData, old.Data.ID), mustJSON(gcEntry{Data: old.Data, Chunks: old.Data.chunks()}))
+		// Records that share the data (copies) may be replaced at the same
+		// instant: each gets an entry of its own, one reference each.
+		id := old.Data.ID + "." + newID(after)
+		b.put(gcKey(after, gcData, id), mustJSON(gcEntry{Data: old.Data, Chunks: old.Data.chunks()}))
 	case old.Multipart != "":
 		b.put(gcKey(after, gcManifest, old.Multipart), mustJSON(gcEntry{Upload: old.Multipart}))
 	}
@@ -448,8 +451,9 @@ type CopyInput struct {
 	IfModifiedSince, IfUnmodifiedSince time.Time
 }
 
-// CopyObject copies an object (at most MaxPutSize bytes), streaming its
-// data into a new single-part object.
+// CopyObject copies an object (at most MaxPutSize bytes). A chunked
+// single-part source's data is shared, not copied (share.go); any other
+// source's bytes are streamed into a new single-part object.
 func (s *Store) CopyObject(ctx context.Context, in CopyInput) (ObjectMeta, error) {
 	if err := checkKey(in.DstKey); err != nil {
 		return ObjectMeta{}, err
@@ -462,7 +466,17 @@ func (s *Store) CopyObject(ctx context.Context, in CopyInput) (ObjectMeta, error
 	if in.SrcBucket == in.DstBucket && in.SrcKey == in.DstKey && !in.ReplaceMeta {
 		return ObjectMeta{}, errorf(ErrInvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
-	src, inline, _, err := s.readObject(ctx, in.SrcBucket, in.SrcKey)
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		meta, err := s.copyObject(ctx, in)
+		if err != errSourceChanged {
+			return meta, err
+		}
+	}
+	return ObjectMeta{}, ErrOperationAborted
+}
+
+func (s *Store) copyObject(ctx context.Context, in CopyInput) (ObjectMeta, error) {
+	src, inline, srcVer, err := s.readObject(ctx, in.SrcBucket, in.SrcKey)
 	if err != nil {
 		return ObjectMeta{}, err
 	}
@@ -479,6 +493,9 @@ func (s *Store) CopyObject(ctx context.Context, in CopyInput) (ObjectMeta, error
 	meta := src.Meta
 	if in.ReplaceMeta {
 		meta = in.Meta
+	}
+	if sharable(src) {
+		return s.shareCopy(ctx, in, src, srcVer, meta)
 	}
 	var algs []string
 	for a := range src.Meta.Checksums {
