@@ -529,15 +529,11 @@ func (s *Store) publishUpload(ctx context.Context, up Upload, uver, cver uint64,
 		meta.LastModified = s.stamp()
 		var b batch
 		b.put(manifestKey(up.UploadID), mbytes)
-		oi := b.putIf(objectKey(up.Bucket, up.Key), encodeObject(&objectRecord{Meta: meta, Multipart: up.UploadID}, nil), over)
-		if over != 0 {
-			s.queueReplaced(&b, old)
-		}
+		oi, ti := s.putRecord(&b, up.Bucket, up.Key, encodeObject(&objectRecord{Meta: meta, Multipart: up.UploadID}, nil), over, old)
 		b.delIf(uploadKey(up.Bucket, up.Key, up.UploadID), uver)
 		b.del(uploadIndexKey(up.UploadID))
 		ci := b.putIf(closedKey(up.UploadID), mustJSON(closedRecord{State: closedCompleted, Time: s.now()}), cver)
 		b.put(gcKey(s.now(), gcUpload, up.UploadID), mustJSON(gcEntry{Upload: up.UploadID, Manifest: true}))
-		ti := b.delIf(tombKey(up.Bucket), 0)
 		_, err = s.apply(ctx, &b)
 		op, conflict := failedOp(err)
 		switch {

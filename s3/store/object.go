@@ -146,11 +146,7 @@ func (s *Store) publish(ctx context.Context, bucket, key string, ing *ingested, 
 			rec.Data = &ref
 			value = encodeObject(&rec, nil)
 		}
-		oi := b.putIf(objectKey(bucket, key), value, ver)
-		ti := b.delIf(tombKey(bucket), 0)
-		if ver != 0 {
-			s.queueReplaced(&b, old)
-		}
+		oi, ti := s.putRecord(&b, bucket, key, value, ver, old)
 		_, err = s.apply(ctx, &b)
 		op, conflict := failedOp(err)
 		switch {
@@ -221,6 +217,20 @@ func checkWrite(rec objectRecord, ver uint64, ifMatch, ifNoneMatch string) error
 		return ErrPreconditionFailed
 	}
 	return nil
+}
+
+// putRecord adds to b the ops that make value the record of bucket/key in
+// place of version ver (0: none), whose record was old: the record,
+// conditional on ver; the check that the bucket has no tombstone; and the
+// queue entry for the replaced data. It returns the indexes of the first
+// two ops, to tell which condition failed.
+func (s *Store) putRecord(b *batch, bucket, key string, value []byte, ver uint64, old objectRecord) (oi, ti int) {
+	oi = b.putIf(objectKey(bucket, key), value, ver)
+	ti = b.delIf(tombKey(bucket), 0)
+	if ver != 0 {
+		s.queueReplaced(b, old)
+	}
+	return oi, ti
 }
 
 // queueReplaced adds to b the queue entry for the data of a replaced or

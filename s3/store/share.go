@@ -85,11 +85,7 @@ func (s *Store) shareCopy(ctx context.Context, in CopyInput, src objectRecord, s
 			si = b.putIf(objectKey(in.SrcBucket, in.SrcKey), encodeObject(&src, nil), srcVer)
 		}
 		ri := b.putIf(refKey(id), mustJSON(refRecord{Refs: refs}), rv)
-		oi := b.putIf(objectKey(in.DstBucket, in.DstKey), encodeObject(&objectRecord{Meta: meta, Data: src.Data}, nil), dver)
-		ti := b.delIf(tombKey(in.DstBucket), 0)
-		if dver != 0 {
-			s.queueReplaced(&b, old)
-		}
+		oi, ti := s.putRecord(&b, in.DstBucket, in.DstKey, encodeObject(&objectRecord{Meta: meta, Data: src.Data}, nil), dver, old)
 		_, err = s.apply(ctx, &b)
 		op, conflict := failedOp(err)
 		switch {
