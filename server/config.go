@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"reflect"
 	"slices"
@@ -34,6 +33,18 @@ type Config struct {
 	Limits  LimitsConfig  `toml:"limits"`
 	S3      S3Config      `toml:"s3"`
 	Debug   DebugConfig   `toml:"debug"`
+	// Advertise are the addresses other members and clients reach this
+	// node at, where they differ from Listen (see advertise.go).
+	Advertise Advertise `toml:"advertise"`
+}
+
+// Advertise are a node's addresses as the others dial them. Empty: the
+// listen address.
+type Advertise struct {
+	HTTP string `toml:"http"` // a URL, http://host:port
+	RPC  string `toml:"rpc"`  // host:port
+	Raft string `toml:"raft"` // host:port
+	S3   string `toml:"s3"`   // a URL, http://host:port
 }
 
 // DebugConfig turns on tools for operators chasing a problem.
@@ -329,7 +340,7 @@ func (cfg *Config) Validate() error {
 	if cfg.S3.AccessKey == "" || len(cfg.S3.SecretKey) < 8 || cfg.S3.Region == "" {
 		bad("s3: access_key and region must be set, and secret_key be at least 8 characters")
 	}
-	cfg.checkAdvertisedS3(bad)
+	cfg.checkAdvertised(bad)
 	if cfg.Cluster.Join == "" {
 		if len(cfg.Cluster.Members) == 0 {
 			cfg.Cluster.Members = []Member{cfg.self()}
@@ -351,118 +362,4 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// self is this node as a member: what it advertises when it forms a
-// cluster of itself, or asks to join one.
-func (cfg *Config) self() Member {
-	m := Member{ID: cfg.ID, Raft: cfg.Listen.Raft, HTTP: "http://" + cfg.Listen.HTTP, RPC: cfg.Listen.RPC}
-	m.S3 = cfg.advertisedS3()
-	return m
-}
-
-// The S3 address a node advertises.
-//
-// Followers forward S3 writes to the leader's s3 address, and clients
-// (minikv bench, anything reading /v1/cluster) use it to reach the node,
-// so it must be an address other machines can connect to. A listen.s3 on
-// every address of the host (0.0.0.0:9000, [::]:9000, :9000) is not one.
-// Then:
-//
-//   - an explicit s3 in this node's [[cluster.members]] entry wins (with
-//     cluster.join too: that entry is read for this node's s3 only);
-//   - a cluster of this node alone advertises the loopback address with
-//     the listener's port, which its own clients on the host can use;
-//   - any other cluster is refused at start-up, naming the key to set.
-
-// advertisedS3 is the S3 URL of this node ("" if the S3 API is off).
-func (cfg *Config) advertisedS3() string {
-	if m, ok := cfg.ownEntry(); ok && m.S3 != "" {
-		return m.S3
-	}
-	switch {
-	case cfg.Listen.S3 == "":
-		return ""
-	case listensEverywhere(cfg.Listen.S3):
-		return "http://" + loopbackOf(cfg.Listen.S3)
-	}
-	return "http://" + cfg.Listen.S3
-}
-
-// ownEntry returns this node's entry in cluster.members, if it has one.
-func (cfg *Config) ownEntry() (Member, bool) {
-	for _, m := range cfg.Cluster.Members {
-		if m.ID == cfg.ID && m.ID != 0 {
-			return m, true
-		}
-	}
-	return Member{}, false
-}
-
-// checkAdvertisedS3 applies the rules above, and refuses an s3 address of
-// any member that is no address to connect to.
-func (cfg *Config) checkAdvertisedS3(bad func(format string, args ...any)) {
-	for _, m := range cfg.Cluster.Members {
-		if m.S3 != "" && !connectable(m.S3) {
-			bad("cluster.members: member %d's s3 %q is every address of a host, not one to connect to: give the URL other members and clients reach it at", m.ID, m.S3)
-		}
-	}
-	if cfg.Listen.S3 == "" || !listensEverywhere(cfg.Listen.S3) {
-		return
-	}
-	own, ok := cfg.ownEntry()
-	if ok && own.S3 != "" {
-		return // explicit: it wins
-	}
-	if cfg.Cluster.Join == "" && len(cfg.Cluster.Members) <= 1 {
-		// A cluster of this node alone (a one-member list that names
-		// another node is refused below).
-		if ok {
-			cfg.Cluster.Members[0].S3 = cfg.advertisedS3()
-		}
-		return
-	}
-	_, port, _ := net.SplitHostPort(cfg.Listen.S3)
-	bad("listen.s3 %q listens on every address of this host, which is no address for the other members to forward S3 writes to: "+
-		"set s3 in this node's [[cluster.members]] entry (id = %d) to the URL they reach it at, such as \"http://10.0.0.1:%s\" "+
-		"(or listen on that address)", cfg.Listen.S3, cfg.ID, port)
-}
-
-// connectable reports whether addr (host:port, or a URL) names a host to
-// connect to, rather than every address of one (0.0.0.0, ::, or none).
-func connectable(addr string) bool {
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr // host:port, as the dialers read it
-	}
-	u, err := url.Parse(addr)
-	if err != nil {
-		return true // not this check's business: dialing it will say what is wrong
-	}
-	ip := net.ParseIP(u.Hostname())
-	return u.Hostname() != "" && (ip == nil || !ip.IsUnspecified())
-}
-
-// listensEverywhere reports whether a listen address (host:port) is the
-// unspecified address, 0.0.0.0 or ::, or has no host: a socket on every
-// address of the host.
-func listensEverywhere(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsUnspecified()
-}
-
-// loopbackOf is addr with its host replaced by the loopback address of
-// the same family.
-func loopbackOf(addr string) string {
-	host, port, _ := net.SplitHostPort(addr)
-	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
-		return net.JoinHostPort("::1", port)
-	}
-	return net.JoinHostPort("127.0.0.1", port)
 }

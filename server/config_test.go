@@ -2,6 +2,7 @@ package server
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,15 +18,18 @@ func TestConfigExampleDocumentsEveryKeyWithItsDefault(t *testing.T) {
 	require.Equal(t, def, cfg, "config.example.toml shows every key with its default")
 	b, err := os.ReadFile("../config.example.toml")
 	require.NoError(t, err)
-	text := string(b)
-	for key := range settable(&def) {
-		name := key
-		for _, section := range []string{"listen_", "cluster_", "raft_", "limits_", "s3_", "debug_"} {
-			if strings.HasPrefix(key, section) {
-				name = strings.TrimPrefix(key, section)
-			}
+	// The keys the file sets, as section.key (commented-out examples aside).
+	documented := map[string]bool{}
+	section := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
+			section = strings.Trim(line, "[]") + "_"
+		} else if k, _, ok := strings.Cut(line, " = "); ok && !strings.HasPrefix(k, "#") {
+			documented[section+k] = true
 		}
-		require.Contains(t, text, "\n"+name+" = ", "config.example.toml does not document %s", key)
+	}
+	for key := range settable(&def) {
+		require.True(t, documented[key], "config.example.toml does not document %s in its section", key)
 	}
 }
 
@@ -107,7 +111,7 @@ func TestConfigAdvertisedS3(t *testing.T) {
 		{name: "a member's s3 is 0.0.0.0", listen: "10.0.0.1:9000", members: three("http://0.0.0.0:9000"),
 			err: []string{`member 1's s3 "http://0.0.0.0:9000" is every address of a host`}},
 		{name: "joining, 0.0.0.0, nothing explicit", listen: "0.0.0.0:9000", join: "http://10.0.0.2:7070",
-			err: []string{"set s3 in this node's [[cluster.members]] entry (id = 1)"}},
+			err: []string{`listen.s3 "0.0.0.0:9000"`, "set advertise.s3 to the address they reach it at"}},
 		{name: "joining, 0.0.0.0, explicit", listen: "0.0.0.0:9000", join: "http://10.0.0.2:7070",
 			members: []Member{{ID: 1, S3: "http://10.0.0.1:9000"}}, want: "http://10.0.0.1:9000"},
 		{name: "joining, a specific address", listen: "10.0.0.1:9000", join: "http://10.0.0.2:7070", want: "http://10.0.0.1:9000"},
@@ -137,4 +141,63 @@ func TestConfigAdvertisedS3(t *testing.T) {
 			require.Equal(t, tc.want, own.S3)
 		})
 	}
+}
+
+// Every listener follows the rules of advertise.go, not only S3's.
+func TestConfigAdvertise(t *testing.T) {
+	base := func(t *testing.T) Config {
+		cfg := DefaultConfig()
+		cfg.ID = 1
+		cfg.DataDir = t.TempDir()
+		return cfg
+	}
+	three := []Member{
+		{ID: 1, Raft: "10.0.0.1:7072", HTTP: "http://10.0.0.1:7070"},
+		{ID: 2, Raft: "10.0.0.2:7072", HTTP: "http://10.0.0.2:7070"},
+		{ID: 3, Raft: "10.0.0.3:7072", HTTP: "http://10.0.0.3:7070"},
+	}
+
+	t.Run("alone on 0.0.0.0: loopback", func(t *testing.T) {
+		cfg := base(t)
+		cfg.Listen = Listen{HTTP: "0.0.0.0:7070", RPC: ":7071", Raft: "[::]:7072", S3: "0.0.0.0:9000"}
+		require.NoError(t, cfg.Validate())
+		require.Equal(t, []Member{{ID: 1, Raft: "[::1]:7072", HTTP: "http://127.0.0.1:7070", RPC: "127.0.0.1:7071", S3: "http://127.0.0.1:9000"}},
+			cfg.Cluster.Members)
+	})
+	t.Run("joining on 0.0.0.0 without advertise: refused, naming the keys", func(t *testing.T) {
+		cfg := base(t)
+		cfg.Listen.Raft, cfg.Listen.HTTP = "0.0.0.0:7072", "0.0.0.0:7070"
+		cfg.Cluster.Join = "http://10.0.0.2:7070"
+		err := cfg.Validate()
+		require.ErrorContains(t, err, `listen.raft "0.0.0.0:7072" listens on every address`)
+		require.ErrorContains(t, err, "set advertise.raft")
+		require.ErrorContains(t, err, "set advertise.http")
+		require.ErrorContains(t, err, `"http://10.0.0.1:7070"`)
+	})
+	t.Run("joining on 0.0.0.0 with advertise", func(t *testing.T) {
+		cfg := base(t)
+		cfg.Listen = Listen{HTTP: "0.0.0.0:7070", RPC: "0.0.0.0:7071", Raft: "0.0.0.0:7072", S3: "0.0.0.0:9000"}
+		cfg.Advertise = Advertise{HTTP: "http://node1.example:7070", RPC: "node1.example:7071", Raft: "10.0.0.1:7072", S3: "http://node1.example:9000"}
+		cfg.Cluster.Join = "http://10.0.0.2:7070"
+		require.NoError(t, cfg.Validate())
+		require.Equal(t, Member{ID: 1, Raft: "10.0.0.1:7072", HTTP: "http://node1.example:7070", RPC: "node1.example:7071", S3: "http://node1.example:9000"},
+			cfg.self(), "what the node asks to join with")
+	})
+	t.Run("advertise on a wildcard: refused", func(t *testing.T) {
+		cfg := base(t)
+		cfg.Advertise.HTTP = "http://0.0.0.0:7070"
+		require.ErrorContains(t, cfg.Validate(), `advertise.http "http://0.0.0.0:7070" is every address of a host`)
+	})
+	t.Run("advertise that contradicts cluster.members: refused", func(t *testing.T) {
+		cfg := base(t)
+		cfg.Cluster.Members = slices.Clone(three)
+		cfg.Advertise.Raft = "10.0.0.9:7072"
+		require.ErrorContains(t, cfg.Validate(), `advertise.raft "10.0.0.9:7072" differs from this node's [[cluster.members]] entry ("10.0.0.1:7072")`)
+	})
+	t.Run("a member's raft on a wildcard: refused", func(t *testing.T) {
+		cfg := base(t)
+		cfg.Cluster.Members = slices.Clone(three)
+		cfg.Cluster.Members[2].Raft = "0.0.0.0:7072"
+		require.ErrorContains(t, cfg.Validate(), `member 3's raft "0.0.0.0:7072" is every address of a host`)
+	})
 }

@@ -54,8 +54,12 @@ type node struct {
 	id                 uint64
 	dir                string
 	http, rpc, raf, s3 string
-	cmd                *exec.Cmd
-	log                *os.File
+	// everywhere: the node listens on 0.0.0.0 (at the same ports) and
+	// advertises the loopback addresses above, as a node in a container
+	// would advertise its reachable ones.
+	everywhere bool
+	cmd        *exec.Cmd
+	log        *os.File
 }
 
 func (n *node) url(path string) string { return "http://" + n.http + path }
@@ -114,7 +118,13 @@ func tail(b []byte, n int) []byte {
 func (c *cluster) writeConfig(nd *node, members []*node, join string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "id = %d\ndata_dir = %q\nlog_format = \"json\"\nlog_level = \"debug\"\n", nd.id, nd.dir)
-	fmt.Fprintf(&b, "[listen]\nhttp = %q\nrpc = %q\nraft = %q\ns3 = %q\n", nd.http, nd.rpc, nd.raf, nd.s3)
+	if nd.everywhere {
+		wild := func(addr string) string { _, port, _ := net.SplitHostPort(addr); return "0.0.0.0:" + port }
+		fmt.Fprintf(&b, "[listen]\nhttp = %q\nrpc = %q\nraft = %q\ns3 = %q\n", wild(nd.http), wild(nd.rpc), wild(nd.raf), wild(nd.s3))
+		fmt.Fprintf(&b, "[advertise]\nhttp = %q\nrpc = %q\nraft = %q\ns3 = %q\n", "http://"+nd.http, nd.rpc, nd.raf, "http://"+nd.s3)
+	} else {
+		fmt.Fprintf(&b, "[listen]\nhttp = %q\nrpc = %q\nraft = %q\ns3 = %q\n", nd.http, nd.rpc, nd.raf, nd.s3)
+	}
 	fmt.Fprintf(&b, "[s3]\naccess_key = %q\nsecret_key = %q\n", s3AccessKey, s3SecretKey)
 	fmt.Fprintf(&b, "[raft]\ntick = \"20ms\"\nsnapshot_entries = 200\n")
 	fmt.Fprintf(&b, "[cluster]\nid = 7\njoin = %q\n", join)
@@ -176,6 +186,10 @@ type clusterStatus struct {
 	Members []struct {
 		ID   uint64 `json:"id"`
 		Role string `json:"role"`
+		Raft string `json:"raft"`
+		HTTP string `json:"http"`
+		RPC  string `json:"rpc"`
+		S3   string `json:"s3"`
 	} `json:"members"`
 }
 
@@ -376,14 +390,15 @@ func TestMembershipOnALiveCluster(t *testing.T) {
 	if _, err := put(ctx, lead, "before", "4"); err != nil {
 		t.Fatal(err)
 	}
-	// A fourth node joins through a follower's HTTP API.
+	// A fourth node joins through a follower's HTTP API. It listens on
+	// 0.0.0.0 and gives the addresses to reach it in [advertise].
 	var via *node
 	for _, nd := range c.nodes {
 		if nd != lead {
 			via = nd
 		}
 	}
-	n4 := &node{id: 4, dir: filepath.Join(c.dir, "node-4"), http: freePort(t), rpc: freePort(t), raf: freePort(t), s3: freePort(t)}
+	n4 := &node{id: 4, dir: filepath.Join(c.dir, "node-4"), http: freePort(t), rpc: freePort(t), raf: freePort(t), s3: freePort(t), everywhere: true}
 	c.nodes = append(c.nodes, n4)
 	c.writeConfig(n4, nil, via.url(""))
 	c.start(n4)
@@ -397,6 +412,11 @@ func TestMembershipOnALiveCluster(t *testing.T) {
 			}
 		}
 		if err == nil && voters == 4 {
+			for _, m := range st.Members {
+				if m.ID == 4 && (m.Raft != n4.raf || m.HTTP != "http://"+n4.http || m.RPC != n4.rpc || m.S3 != "http://"+n4.s3) {
+					t.Fatalf("node 4 joined with %+v, not the addresses it advertises", m)
+				}
+			}
 			break
 		}
 		if time.Now().After(deadline) {
