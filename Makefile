@@ -6,7 +6,8 @@
 #                minikv processes, and the exercise-mode check of labs 1–6
 #   make sim     a 200-seed sweep with every fault, from the command line
 #   make soak    the long sweep: 2,000 seeds with every fault
-#   make bench   the raft core benchmarks
+#   make bench   the raft core and storage engine Go benchmarks, then the
+#                S3 benchmark (scripts/bench-s3.sh: one node, then three)
 #   make run     build and start one node on its defaults (data in ./data)
 #   make cluster build and start a local three-node cluster (data in ./cluster)
 
@@ -46,8 +47,9 @@ sim: build
 soak: build
 	$(BIN) sim --seeds 1-2000 --faults all
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./raft/
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./raft/ ./storage/
+	scripts/bench-s3.sh $(BIN)
 
 run: build
 	$(BIN) serve --data-dir ./data
