@@ -134,10 +134,6 @@ func TestNotImplemented(t *testing.T) {
 	require.NoError(t, err)
 
 	for name, call := range map[string]func() error{
-		"GetObjectTagging": func() error {
-			_, err := c.GetObjectTagging(ctx, &awss3.GetObjectTaggingInput{Bucket: b, Key: k})
-			return err
-		},
 		"PutObjectTagging": func() error {
 			_, err := c.PutObjectTagging(ctx, &awss3.PutObjectTaggingInput{Bucket: b, Key: k,
 				Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("a"), Value: aws.String("b")}}}})

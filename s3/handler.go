@@ -138,6 +138,7 @@ var handlers = map[operation]func(*Handler, *request) error{
 	opHeadObject:              (*Handler).getObject,
 	opDeleteObject:            (*Handler).deleteObject,
 	opGetObjectAcl:            (*Handler).getObjectAcl,
+	opGetObjectTagging:        (*Handler).getObjectTagging,
 	opCreateMultipartUpload:   (*Handler).createMultipartUpload,
 	opUploadPart:              (*Handler).uploadPart,
 	opUploadPartCopy:          (*Handler).uploadPartCopy,

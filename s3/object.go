@@ -381,6 +381,17 @@ func drain(body io.Reader) error {
 
 // getObjectAcl answers GET /bucket/key?acl: the owner has full control,
 // and nobody else has anything.
+// getObjectTagging answers an object's (empty) tag set. minikv stores no
+// tags, so every object has none: the aws CLI asks before it copies a
+// large object (--copy-props default), and must hear that, not a 501.
+func (h *Handler) getObjectTagging(q *request) error {
+	if _, err := h.store.HeadObject(q.r.Context(), q.rt.bucket, q.rt.key); err != nil {
+		return err
+	}
+	writeXML(q.w, http.StatusOK, tagging{NS: s3NS})
+	return nil
+}
+
 func (h *Handler) getObjectAcl(q *request) error {
 	if _, err := h.store.HeadObject(q.r.Context(), q.rt.bucket, q.rt.key); err != nil {
 		return err

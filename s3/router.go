@@ -47,6 +47,7 @@ const (
 	opHeadObject              = "HeadObject"
 	opDeleteObject            = "DeleteObject"
 	opGetObjectAcl            = "GetObjectAcl"
+	opGetObjectTagging        = "GetObjectTagging"
 	opCreateMultipartUpload   = "CreateMultipartUpload"
 	opUploadPart              = "UploadPart"
 	opUploadPartCopy          = "UploadPartCopy"
@@ -275,6 +276,8 @@ func pickOperation(method, bucket, key string, q url.Values, copySource bool) ro
 				return set(opListParts)
 			case "acl":
 				return set(opGetObjectAcl)
+			case "tagging":
+				return set(opGetObjectTagging)
 			}
 			return refuse(true)
 		case http.MethodPut:
@@ -402,7 +405,7 @@ var refusedOperations = func() map[refusedKey]operation {
 	})
 	add(http.MethodGet, true, map[string]operation{
 		"attributes": "GetObjectAttributes", "legal-hold": "GetObjectLegalHold", "retention": "GetObjectRetention",
-		"tagging": "GetObjectTagging", "torrent": "GetObjectTorrent", "annotation": "GetObjectAnnotation",
+		"torrent": "GetObjectTorrent", "annotation": "GetObjectAnnotation",
 	})
 	add(http.MethodPut, true, map[string]operation{
 		"acl": "PutObjectAcl", "legal-hold": "PutObjectLegalHold", "retention": "PutObjectRetention",

@@ -194,6 +194,13 @@ type requestPaymentConfiguration struct {
 	Payer   string   `xml:"Payer"`
 }
 
+// tagging is a GetObjectTagging answer: always an empty tag set.
+type tagging struct {
+	XMLName xml.Name `xml:"Tagging"`
+	NS      string   `xml:"xmlns,attr"`
+	TagSet  struct{} `xml:"TagSet"`
+}
+
 type accessControlPolicy struct {
 	XMLName xml.Name `xml:"AccessControlPolicy"`
 	NS      string   `xml:"xmlns,attr"`

@@ -273,7 +273,7 @@ func (r *chunkReader) fetch(pos int64) ([]byte, error) {
 	part := r.parts[i]
 	off := pos - r.starts[i]
 	ci := off / int64(part.ChunkSize)
-	it, err := r.kv.Get(r.ctx, chunkKey(part.ID, int(ci)), true)
+	it, err := r.kv.Get(r.ctx, part.chunk(int(ci)), true)
 	if errors.Is(err, kv.ErrNotFound) {
 		return nil, errDataGone
 	}

@@ -180,7 +180,7 @@ func (s *Store) drainQueue(ctx context.Context, now time.Time) (int, error) {
 				return deleted, err
 			}
 			kind := it.Key[len(prefixGC)+8]
-			if kind == gcData && e.Data != nil && e.Chunks <= 16 {
+			if kind == gcData && e.Data != nil && e.Data.First == 0 && e.Chunks <= 16 {
 				if len(small.ops)+e.Chunks+1 > maxOpsPerBatch {
 					if err := flush(); err != nil {
 						return deleted, err
@@ -226,20 +226,30 @@ func (s *Store) collect(ctx context.Context, it kv.Item, kind byte, e gcEntry, n
 
 // collectData deletes a data ID's chunks from the last, a batch per
 // command, rewriting the entry with what is left. Data that other records
-// still name (copies, share.go) loses one reference instead.
+// still name (copies, share.go) loses one reference instead; the entry
+// of its last reference deletes all of it, whatever range it named.
 func (s *Store) collectData(ctx context.Context, it kv.Item, e gcEntry) (int, error) {
 	deleted, ver := 0, it.Version
-	var deadVer uint64 // the version of the data's "dead" marker, once written
+	var refVer uint64 // the data's ref record's version (0: none)
+	dead := false     // ...and it is the "dead" marker
 	if e.Data != nil {
 		ref, rv, err := s.readRef(ctx, e.Data.ID)
 		if err != nil {
 			return 0, err
 		}
 		switch {
-		case rv != 0 && !ref.Dead:
+		case rv != 0 && !ref.Dead && ref.Refs >= 2:
 			return 0, s.dropRef(ctx, it.Key, it.Version, e.Data.ID, ref, rv)
 		case rv != 0:
-			deadVer = rv // a collection that stopped halfway
+			// The last reference, or a collection that stopped halfway:
+			// the whole data goes.
+			whole := *e.Data
+			whole.First = 0
+			e.Chunks = max(ref.Chunks, e.Data.First+e.Chunks)
+			e.Data = &whole
+			refVer, dead = rv, ref.Dead
+		case e.Data.First != 0:
+			return 0, fmt.Errorf("s3 store: gc: data %s: an entry for a range of it, and no ref record", e.Data.ID)
 		}
 	}
 	for {
@@ -251,13 +261,13 @@ func (s *Store) collectData(ctx context.Context, it kv.Item, e gcEntry) (int, er
 				b.delChunk(e.Data.ID, i)
 			}
 			switch {
-			case deadVer == 0 && lo == 0:
-				b.delIf(refKey(e.Data.ID), 0) // still unshared: one command does it all
-			case deadVer == 0:
-				// More commands to come: from now on no copy may share it.
-				b.putIf(refKey(e.Data.ID), mustJSON(refRecord{Dead: true}), 0)
 			case lo == 0:
-				b.delIf(refKey(e.Data.ID), deadVer)
+				// The last command: on condition that the ref record is
+				// still the one read (or still absent, or the marker).
+				b.delIf(refKey(e.Data.ID), refVer)
+			case !dead:
+				// More commands to come: from now on no copy may share it.
+				b.putIf(refKey(e.Data.ID), mustJSON(refRecord{Dead: true}), refVer)
 			}
 		}
 		if lo > 0 {
@@ -277,8 +287,8 @@ func (s *Store) collectData(ctx context.Context, it kv.Item, e gcEntry) (int, er
 			return deleted, nil
 		}
 		ver = res.Index
-		if e.Data != nil {
-			deadVer = res.Index
+		if e.Data != nil && !dead {
+			refVer, dead = res.Index, true
 		}
 	}
 }
@@ -297,9 +307,7 @@ func (s *Store) collectManifest(ctx context.Context, it kv.Item, e gcEntry, now 
 		}
 		var b batch
 		for i, p := range parts {
-			if p.Data.chunks() > 0 {
-				b.put(gcKey(now, gcData, p.Data.ID), mustJSON(gcEntry{Data: &p.Data, Chunks: p.Data.chunks()}))
-			}
+			s.queueData(&b, p.Data, now)
 			if len(b.ops) == maxOpsPerBatch || i == len(parts)-1 && len(b.ops) > 0 {
 				if _, err := s.apply(ctx, &b); err != nil {
 					return fmt.Errorf("s3 store: gc: %w", err)
@@ -318,7 +326,7 @@ func (s *Store) collectManifest(ctx context.Context, it kv.Item, e gcEntry, now 
 // collectUpload deletes the part records of a closed upload, queueing the
 // data of the parts its object (if it completed) does not use.
 func (s *Store) collectUpload(ctx context.Context, it kv.Item, e gcEntry, now time.Time) error {
-	used := map[string]bool{}
+	used := map[int]dataRef{} // by part number: parts may share a data ID
 	if e.Manifest {
 		m, ok, err := s.get(ctx, manifestKey(e.Upload), true)
 		if err != nil {
@@ -330,7 +338,7 @@ func (s *Store) collectUpload(ctx context.Context, it kv.Item, e gcEntry, now ti
 				return err
 			}
 			for _, p := range parts {
-				used[p.Data.ID] = true
+				used[p.Number] = p.Data
 			}
 		}
 	}
@@ -349,8 +357,8 @@ func (s *Store) collectUpload(ctx context.Context, it kv.Item, e gcEntry, now ti
 				return err
 			}
 			b.del(p.Key)
-			if !used[rec.Data.ID] && rec.Data.chunks() > 0 {
-				b.put(gcKey(now, gcData, rec.Data.ID), mustJSON(gcEntry{Data: &rec.Data, Chunks: rec.Data.chunks()}))
+			if u, ok := used[partNumber(p.Key)]; !ok || u != rec.Data {
+				s.queueData(&b, rec.Data, now)
 			}
 		}
 		if _, err := s.apply(ctx, &b); err != nil {

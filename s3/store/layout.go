@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 )
 
@@ -74,6 +75,14 @@ func partKey(uploadID string, number int) []byte {
 	return binary.BigEndian.AppendUint32(partPrefix(uploadID), uint32(number))
 }
 
+// partNumber is the number a part key ends with.
+func partNumber(key []byte) int {
+	if len(key) < 4 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint32(key[len(key)-4:]))
+}
+
 // GC queue entry kinds, the byte after the time in an entry's key.
 const (
 	gcData     byte = 'd' // delete the chunks of one data ID
@@ -120,12 +129,18 @@ func validID(id string) bool {
 }
 
 // dataRef names the chunks of one piece of data: an object's body or a
-// part's. Chunk i holds bytes [i*ChunkSize, (i+1)*ChunkSize) of it.
+// part's. Chunk i holds bytes [i*ChunkSize, (i+1)*ChunkSize) of it, and is
+// chunk First+i of data ID: a part made by UploadPartCopy may name a
+// chunk-aligned range of its source's data (share.go).
 type dataRef struct {
 	ID        string `json:"id"`
 	Size      int64  `json:"size"`
 	ChunkSize int    `json:"chunk"`
+	First     int    `json:"first,omitempty"`
 }
+
+// chunk is the key of the ref's chunk i.
+func (d dataRef) chunk(i int) []byte { return chunkKey(d.ID, d.First+i) }
 
 func (d dataRef) chunks() int {
 	if d.Size == 0 || d.ChunkSize <= 0 {
@@ -264,9 +279,15 @@ type manifestPart struct {
 
 // A manifest is binary, as it may list 10,000 parts:
 //
-//	format byte (1), count uvarint,
-//	per part: number uvarint, size uvarint, chunk size uvarint, data ID (16 bytes)
-const manifestFormat = 1
+//	format byte (2), count uvarint,
+//	per part: number uvarint, size uvarint, chunk size uvarint,
+//	          first chunk uvarint, data ID (16 bytes)
+//
+// Format 1, written before parts could share data, has no first chunk.
+const (
+	manifestFormatV1 = 1
+	manifestFormat   = 2
+)
 
 func encodeManifest(parts []manifestPart) []byte {
 	b := []byte{manifestFormat}
@@ -275,6 +296,7 @@ func encodeManifest(parts []manifestPart) []byte {
 		b = binary.AppendUvarint(b, uint64(p.Number))
 		b = binary.AppendUvarint(b, uint64(p.Data.Size))
 		b = binary.AppendUvarint(b, uint64(p.Data.ChunkSize))
+		b = binary.AppendUvarint(b, uint64(p.Data.First))
 		id, _ := hex.DecodeString(p.Data.ID)
 		b = append(b, id...)
 	}
@@ -285,7 +307,8 @@ var errCorruptManifest = errors.New("s3 store: corrupt manifest")
 
 func decodeManifest(b []byte) ([]manifestPart, error) {
 	r := bytes.NewReader(b)
-	if f, err := r.ReadByte(); err != nil || f != manifestFormat {
+	format, err := r.ReadByte()
+	if err != nil || format != manifestFormat && format != manifestFormatV1 {
 		return nil, errCorruptManifest
 	}
 	n, err := binary.ReadUvarint(r)
@@ -297,12 +320,17 @@ func decodeManifest(b []byte) ([]manifestPart, error) {
 		num, err1 := binary.ReadUvarint(r)
 		size, err2 := binary.ReadUvarint(r)
 		cs, err3 := binary.ReadUvarint(r)
+		var first uint64
+		var err5 error
+		if format == manifestFormat {
+			first, err5 = binary.ReadUvarint(r)
+		}
 		var id [16]byte
 		_, err4 := io.ReadFull(r, id[:])
-		if err := errors.Join(err1, err2, err3, err4); err != nil {
+		if err := errors.Join(err1, err2, err3, err4, err5); err != nil || first > math.MaxInt32 {
 			return nil, errCorruptManifest
 		}
-		parts[i] = manifestPart{Number: int(num), Data: dataRef{ID: hex.EncodeToString(id[:]), Size: int64(size), ChunkSize: int(cs)}}
+		parts[i] = manifestPart{Number: int(num), Data: dataRef{ID: hex.EncodeToString(id[:]), Size: int64(size), ChunkSize: int(cs), First: int(first)}}
 	}
 	if r.Len() != 0 {
 		return nil, errCorruptManifest

@@ -253,7 +253,18 @@ func (s *Store) UploadPartCopy(ctx context.Context, bucket, key, uploadID string
 	if err != nil {
 		return PartInfo{}, err
 	}
-	src, inline, _, err := s.readObject(ctx, srcBucket, srcKey)
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		info, err := s.uploadPartCopy(ctx, up, number, srcBucket, srcKey, rng, cond)
+		if err != errSourceChanged {
+			return info, err
+		}
+	}
+	return PartInfo{}, ErrOperationAborted
+}
+
+func (s *Store) uploadPartCopy(ctx context.Context, up Upload, number int, srcBucket, srcKey string, rng *Range, cond Conditions) (PartInfo, error) {
+	uploadID := up.UploadID
+	src, inline, srcVer, err := s.readObject(ctx, srcBucket, srcKey)
 	if err != nil {
 		return PartInfo{}, err
 	}
@@ -269,6 +280,9 @@ func (s *Store) UploadPartCopy(ctx context.Context, bucket, key, uploadID string
 	}
 	if length > MaxPartSize {
 		return PartInfo{}, errorf(ErrInvalidRequest, "The specified copy source is larger than the maximum allowable size for a copy source: %d", int64(MaxPartSize))
+	}
+	if part, ok := sharableRange(src, rng); ok {
+		return s.sharePartCopy(ctx, up, number, srcBucket, srcKey, src, srcVer, part, rng)
 	}
 	body, err := s.openBody(ctx, src, inline, rng)
 	if err != nil {
@@ -305,9 +319,7 @@ func (s *Store) publishPart(ctx context.Context, uploadID string, number int, in
 				ing.w.abandon(ctx)
 				return PartInfo{}, err
 			}
-			if old.Data.chunks() > 0 {
-				b.put(gcKey(s.now(), gcData, old.Data.ID), mustJSON(gcEntry{Data: &old.Data, Chunks: old.Data.chunks()}))
-			}
+			s.queueData(&b, old.Data, s.now())
 		}
 		_, err = s.apply(ctx, &b)
 		op, conflict := failedOp(err)

@@ -233,17 +233,26 @@ func (s *Store) putRecord(b *batch, bucket, key string, value []byte, ver uint64
 	return oi, ti
 }
 
+// queueData adds to b a queue entry for data, due at after: the collector
+// deletes its chunks, or drops one reference if other records share them
+// (collectData). Every entry has a key of its own, so that two references
+// to shared data queued at the same instant stay two.
+func (s *Store) queueData(b *batch, data dataRef, after time.Time) {
+	if data.chunks() == 0 {
+		return
+	}
+	id := data.ID + "." + newID(after)
+	b.put(gcKey(after, gcData, id), mustJSON(gcEntry{Data: &data, Chunks: data.chunks()}))
+}
+
 // queueReplaced adds to b the queue entry for the data of a replaced or
 // deleted object, to be collected after GCGrace: readers that began on
 // it read to the end.
 func (s *Store) queueReplaced(b *batch, old objectRecord) {
 	after := s.now().Add(s.opts.GCGrace)
 	switch {
-	case old.Data != nil && old.Data.chunks() > 0:
-		// Records that share the data (copies) may be replaced at the same
-		// instant: each gets an entry of its own, one reference each.
-		id := old.Data.ID + "." + newID(after)
-		b.put(gcKey(after, gcData, id), mustJSON(gcEntry{Data: old.Data, Chunks: old.Data.chunks()}))
+	case old.Data != nil:
+		s.queueData(b, *old.Data, after)
 	case old.Multipart != "":
 		b.put(gcKey(after, gcManifest, old.Multipart), mustJSON(gcEntry{Upload: old.Multipart}))
 	}

@@ -2,24 +2,30 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Copies share data. CopyObject of a chunked single-part object writes a
 // record that names the source's data ID instead of copying its chunks,
-// and counts the extra reference in the data's ref record,
-// r/<dataID> = {"refs": n}: n records name the data (no ref record: one
-// does). Data is deleted only by the collector, from a queue entry that a
-// replaced or deleted record left, so the collector is where the count is
-// honoured:
+// and UploadPartCopy of a chunk-aligned range of one writes a part that
+// names those chunks (dataRef.First). Each counts the extra reference in
+// the data's ref record, r/<dataID> = {"refs": n, "chunks": c}: n records
+// or parts name the data, whose chunks are [0, c). No ref record: the data
+// was never shared, and its one record names all of it. Data is deleted
+// only by the collector, from a queue entry that a replaced or deleted
+// record (or part) left, so the collector is where the count is honoured:
 //
-//   - a ref record of n ≥ 2: the entry only drops one reference;
-//   - none: the data is unshared, and its chunks go. If that takes more
-//     than one command, the first turns the ref record into a "dead"
-//     marker, which keeps out a copy that read its source before the
-//     source was replaced (it starts again from the source); the last
-//     command removes it.
+//   - a ref record of n ≥ 2: the entry only drops one reference (a record
+//     of n = 1 stays, for its chunk count);
+//   - n = 1, or none: this was the last reference, and all c chunks go,
+//     whatever range the entry named. If that takes more than one
+//     command, the first turns the ref record into a "dead" marker, which
+//     keeps out a copy that read its source before the source was
+//     replaced (it starts again from the source); the last command
+//     removes it.
 //
 // A copy's command is conditional on the ref record's version (so it
 // cannot race a collector's decision) and on the source record's version
@@ -28,8 +34,15 @@ import (
 
 // refRecord counts the records that name a piece of data.
 type refRecord struct {
-	Refs int  `json:"refs,omitempty"`
-	Dead bool `json:"dead,omitempty"` // being collected: no new reference
+	Refs   int  `json:"refs,omitempty"`
+	Chunks int  `json:"chunks,omitempty"` // the data's chunks, for the last holder to delete
+	Dead   bool `json:"dead,omitempty"`   // being collected: no new reference
+}
+
+// shared is the ref record once one more record names data whose chunks
+// are [0, chunks).
+func (r refRecord) shared(chunks int) refRecord {
+	return refRecord{Refs: max(r.Refs, 1) + 1, Chunks: max(r.Chunks, chunks)}
 }
 
 // errSourceChanged: the copy source was replaced since it was read.
@@ -78,13 +91,12 @@ func (s *Store) shareCopy(ctx context.Context, in CopyInput, src objectRecord, s
 			return ObjectMeta{}, errSourceChanged
 		}
 		meta.LastModified = s.stamp()
-		refs := max(ref.Refs, 1) + 1
 		var b batch
 		si := -1
 		if !sameKey { // (the same key: the record's own condition says it)
 			si = b.putIf(objectKey(in.SrcBucket, in.SrcKey), encodeObject(&src, nil), srcVer)
 		}
-		ri := b.putIf(refKey(id), mustJSON(refRecord{Refs: refs}), rv)
+		ri := b.putIf(refKey(id), mustJSON(ref.shared(src.Data.chunks())), rv)
 		oi, ti := s.putRecord(&b, in.DstBucket, in.DstKey, encodeObject(&objectRecord{Meta: meta, Data: src.Data}, nil), dver, old)
 		_, err = s.apply(ctx, &b)
 		op, conflict := failedOp(err)
@@ -111,12 +123,103 @@ func (s *Store) shareCopy(ctx context.Context, in CopyInput, src objectRecord, s
 // whose data other records still name: one reference fewer.
 func (s *Store) dropRef(ctx context.Context, entryKey []byte, entryVer uint64, id string, ref refRecord, rv uint64) error {
 	var b batch
-	if ref.Refs > 2 {
-		b.putIf(refKey(id), mustJSON(refRecord{Refs: ref.Refs - 1}), rv)
-	} else {
-		b.delIf(refKey(id), rv) // one reference left: unshared again
-	}
+	ref.Refs--
+	b.putIf(refKey(id), mustJSON(ref), rv)
 	b.delIf(entryKey, entryVer)
 	_, err := s.apply(ctx, &b)
 	return ignoreConflict(err)
+}
+
+// sharableRange returns the data of src that bytes rng (nil: all of it)
+// are, if they are whole chunks of it: a part can then name them. The
+// last chunk may be the data's short one.
+func sharableRange(src objectRecord, rng *Range) (dataRef, bool) {
+	if !sharable(src) || src.Data.First != 0 {
+		return dataRef{}, false
+	}
+	d := *src.Data
+	start, end := int64(0), d.Size // [start, end)
+	if rng != nil {
+		start, end = rng.Start, rng.End+1
+	}
+	cs := int64(d.ChunkSize)
+	if end <= start || start%cs != 0 || end%cs != 0 && end != d.Size {
+		return dataRef{}, false
+	}
+	return dataRef{ID: d.ID, Size: end - start, ChunkSize: d.ChunkSize, First: int(start / cs)}, true
+}
+
+// sharePartCopy publishes part number of upload up as part, a range of the
+// source record src's data (version srcVer). It reads the range once, for
+// the part's MD5 and checksums, and writes none of it.
+func (s *Store) sharePartCopy(ctx context.Context, up Upload, number int, srcBucket, srcKey string, src objectRecord, srcVer uint64, part dataRef, rng *Range) (PartInfo, error) {
+	md5sum, sums, err := s.hashRange(ctx, src, rng, checksumAlgs(up.ChecksumAlgorithm, nil))
+	if err != nil {
+		return PartInfo{}, err
+	}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		ref, rv, err := s.readRef(ctx, part.ID)
+		if err != nil {
+			return PartInfo{}, err
+		}
+		if ref.Dead {
+			return PartInfo{}, errSourceChanged // (see shareCopy)
+		}
+		it, exists, err := s.get(ctx, partKey(up.UploadID, number), true)
+		if err != nil {
+			return PartInfo{}, err
+		}
+		now := s.stamp()
+		rec := partRecord{ETag: hex.EncodeToString(md5sum), Size: part.Size, LastModified: now, Checksums: sums, Data: part}
+		var b batch
+		si := b.putIf(objectKey(srcBucket, srcKey), encodeObject(&src, nil), srcVer)
+		ri := b.putIf(refKey(part.ID), mustJSON(ref.shared(src.Data.chunks())), rv)
+		pi := b.putIf(partKey(up.UploadID, number), mustJSON(rec), it.Version)
+		ci := b.delIf(closedKey(up.UploadID), 0)
+		if exists {
+			var old partRecord
+			if err := decodeJSON("part", it.Value, &old); err != nil {
+				return PartInfo{}, err
+			}
+			s.queueData(&b, old.Data, s.now())
+		}
+		_, err = s.apply(ctx, &b)
+		op, conflict := failedOp(err)
+		switch {
+		case err == nil:
+			return PartInfo{Number: number, ETag: rec.ETag, Size: rec.Size, LastModified: now, Checksums: rec.Checksums}, nil
+		case !conflict:
+			return PartInfo{}, fmt.Errorf("s3 store: upload part %d: %w", number, err)
+		case op == si:
+			return PartInfo{}, errSourceChanged
+		case op == ci:
+			return PartInfo{}, ErrNoSuchUpload
+		case op == ri, op == pi:
+			// The count moved, or the part was uploaded again: read again.
+		}
+	}
+	return PartInfo{}, ErrOperationAborted
+}
+
+// hashRange reads bytes rng of src and returns their MD5 and checksums.
+func (s *Store) hashRange(ctx context.Context, src objectRecord, rng *Range, algs []string) ([]byte, map[string]string, error) {
+	body, err := s.openBody(ctx, src, nil, rng)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer body.Close()
+	h := newHasher(algs)
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := body.Read(buf)
+		h.Write(buf[:n])
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("s3 store: reading the copy source: %w", err)
+		}
+	}
+	md5sum, sums := h.sums()
+	return md5sum, sums, nil
 }

@@ -45,7 +45,7 @@ func TestCopiesShareChunksUntilTheLastOneGoes(t *testing.T) {
 	e.del(b, "c")
 	require.Equal(t, 0, e.gcAfterGrace(), "b still names the chunks")
 	require.Equal(t, data, e.get(b, "b", nil))
-	require.Equal(t, 0, e.count(refPrefix), "one reference left: no count")
+	require.Equal(t, 1, e.count(refPrefix), "one reference left: the count stays, with the data's chunk count")
 
 	// A copy onto itself (new metadata) keeps the data.
 	_, err := e.s.CopyObject(e.ctx, store.CopyInput{SrcBucket: b, SrcKey: "b", DstBucket: b, DstKey: "b", ReplaceMeta: true,
@@ -149,6 +149,76 @@ func TestConcurrentCopiesAndDeletesLoseNoReference(t *testing.T) {
 		e.del(b, o.Key)
 	}
 	require.Equal(t, 3, e.gcAfterGrace())
+	require.Equal(t, 0, e.count(chunksPrefix))
+	require.Equal(t, 0, e.count(refPrefix))
+}
+
+// UploadPartCopy of whole chunks names them: the aws CLI and boto3 copy
+// large objects that way, 8 MiB parts of ranges of the source. The parts
+// share the source's data, with the object made of them, until the last
+// of all goes; then every chunk goes, the ones no part named too.
+func TestUploadPartCopySharesWholeChunks(t *testing.T) {
+	e := newMultipartEnv(t) // 1 MiB chunks
+	b := e.bucket("parts")
+	src := randomBytes(12*mib+77, 6) // 13 chunks, the last short
+	e.put(b, "src", src)
+	require.Equal(t, 13, e.count(chunksPrefix))
+
+	up, err := e.s.CreateMultipartUpload(e.ctx, b, "dst", store.ObjectMeta{}, store.ChecksumCRC32)
+	require.NoError(t, err)
+	copyPart := func(n int, start, end int64) store.PartInfo {
+		p, err := e.s.UploadPartCopy(e.ctx, b, "dst", up.UploadID, n, b, "src", &store.Range{Start: start, End: end}, store.Conditions{})
+		require.NoError(t, err)
+		require.Equal(t, md5hex(src[start:end+1]), p.ETag, "part %d", n)
+		return p
+	}
+	p1 := copyPart(1, 0, 6*mib-1)
+	p2 := copyPart(2, 6*mib, 12*mib-1)
+	p2 = copyPart(2, 6*mib, 12*mib-1) // again: the first copy's reference is dropped
+	p3 := copyPart(3, 12*mib, int64(len(src))-1)
+	require.Equal(t, 13, e.count(chunksPrefix), "aligned ranges are shared, not copied")
+	unaligned := copyPart(4, 1, 6*mib)
+	require.Equal(t, 13+6, e.count(chunksPrefix), "a range that is not whole chunks is copied")
+	require.NotEmpty(t, p1.Checksums[store.ChecksumCRC32], "the part's checksum is computed from its bytes")
+
+	m, err := e.s.CompleteMultipartUpload(e.ctx, b, "dst", up.UploadID, []store.CompletePart{
+		{Number: 1, ETag: p1.ETag}, {Number: 2, ETag: p2.ETag}, {Number: 3, ETag: p3.ETag}})
+	require.NoError(t, err)
+	_ = unaligned // part 4 is left out: the collector deletes its copied chunks
+	require.Equal(t, multipartETag(src[:6*mib], src[6*mib:12*mib], src[12*mib:]), m.ETag)
+	require.Equal(t, src, e.get(b, "dst", nil))
+	require.Equal(t, 6, e.gcAfterGrace(), "the unused copied part goes; shared chunks stay")
+
+	e.del(b, "src")
+	require.Equal(t, 0, e.gcAfterGrace(), "the object made of parts still names the data")
+	require.Equal(t, src, e.get(b, "dst", nil))
+	rng := &store.Range{Start: 6*mib - 10, End: 6*mib + 10}
+	require.Equal(t, src[6*mib-10:6*mib+11], e.get(b, "dst", rng), "a read across two shared parts")
+
+	e.del(b, "dst")
+	require.Equal(t, 13, e.gcAfterGrace(), "the last reference takes every chunk")
+	require.Equal(t, 0, e.count(chunksPrefix))
+	require.Equal(t, 0, e.count(refPrefix))
+}
+
+// An aborted upload's shared parts drop their references; the source keeps
+// its data until it goes itself.
+func TestAbortedUploadReleasesSharedParts(t *testing.T) {
+	e := newMultipartEnv(t)
+	b := e.bucket("abort")
+	src := randomBytes(10*mib, 7)
+	e.put(b, "src", src)
+	up, err := e.s.CreateMultipartUpload(e.ctx, b, "dst", store.ObjectMeta{}, "")
+	require.NoError(t, err)
+	for n, start := range []int64{0, 5 * mib} {
+		_, err := e.s.UploadPartCopy(e.ctx, b, "dst", up.UploadID, n+1, b, "src", &store.Range{Start: start, End: start + 5*mib - 1}, store.Conditions{})
+		require.NoError(t, err)
+	}
+	require.NoError(t, e.s.AbortMultipartUpload(e.ctx, b, "dst", up.UploadID))
+	require.Equal(t, 0, e.gcAfterGrace())
+	require.Equal(t, src, e.get(b, "src", nil))
+	e.del(b, "src")
+	require.Equal(t, 10, e.gcAfterGrace())
 	require.Equal(t, 0, e.count(chunksPrefix))
 	require.Equal(t, 0, e.count(refPrefix))
 }

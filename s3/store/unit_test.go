@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -153,10 +154,16 @@ func TestRecordEncodings(t *testing.T) {
 	require.False(t, validID("../../x"))
 	require.False(t, validID(id1[:31]+"G"))
 
-	parts := []manifestPart{{1, dataRef{id1, 5 << 20, 1 << 20}}, {7, dataRef{id2, 3, 1 << 20}}}
+	parts := []manifestPart{{1, dataRef{ID: id1, Size: 5 << 20, ChunkSize: 1 << 20}}, {7, dataRef{ID: id2, Size: 3, ChunkSize: 1 << 20, First: 9}}}
 	m, err := decodeManifest(encodeManifest(parts))
 	require.NoError(t, err)
 	require.Equal(t, parts, m)
+	// Format 1, before parts could name a range of shared data.
+	v1 := []byte{manifestFormatV1, 1, 1, 3, 0x80, 0x80, 0x40}
+	raw, _ := hex.DecodeString(id2)
+	m, err = decodeManifest(append(v1, raw...))
+	require.NoError(t, err)
+	require.Equal(t, []manifestPart{{1, dataRef{ID: id2, Size: 3, ChunkSize: 1 << 20}}}, m)
 	_, err = decodeManifest(encodeManifest(parts)[:10])
 	require.Error(t, err)
 	_, err = decodeManifest(append(encodeManifest(parts), 0))

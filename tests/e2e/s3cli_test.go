@@ -107,6 +107,12 @@ func TestS3WithTheAWSCLI(t *testing.T) {
 	got := filepath.Join(dir, "got.bin")
 	aws1(c.nodes[0], true, "s3", "cp", "s3://cli-bucket/dir/big.bin", got)
 	sameFile(t, big, got)
+	// A server-side copy of more than 8 MiB: the CLI reads the source's
+	// tags (GetObjectTagging), then copies 8 MiB ranges (UploadPartCopy).
+	aws1(c.nodes[1], true, "s3", "cp", "s3://cli-bucket/dir/big.bin", "s3://cli-bucket/copy.bin")
+	copied := filepath.Join(dir, "copied.bin")
+	aws1(c.nodes[2], true, "s3", "cp", "s3://cli-bucket/copy.bin", copied)
+	sameFile(t, big, copied)
 
 	// A presigned URL works with any HTTP client.
 	url := strings.TrimSpace(aws1(c.nodes[1], true, "s3", "presign", "s3://cli-bucket/small.txt", "--expires-in", "300"))
