@@ -296,6 +296,28 @@ func (s *Store) uploadPartCopy(ctx context.Context, up Upload, number int, srcBu
 	return s.publishPart(ctx, uploadID, number, ing)
 }
 
+// putPart adds to b the ops that make rec part number of the upload in
+// place of the part read as cur (exists: there was one): the part record,
+// conditional on cur's version; the check that the upload is not closed;
+// and the queue entry for the replaced part's data. It returns the
+// indexes of the first two ops, to tell which condition failed.
+func (s *Store) putPart(b *batch, uploadID string, number int, rec partRecord, cur kv.Item, exists bool) (pi, ci int, err error) {
+	pi = b.putIf(partKey(uploadID, number), mustJSON(rec), cur.Version)
+	ci = b.delIf(closedKey(uploadID), 0)
+	if exists {
+		var old partRecord
+		if err := decodeJSON("part", cur.Value, &old); err != nil {
+			return pi, ci, err
+		}
+		s.queueData(b, old.Data, s.now())
+	}
+	return pi, ci, nil
+}
+
+func (r partRecord) info(number int) PartInfo {
+	return PartInfo{Number: number, ETag: r.ETag, Size: r.Size, LastModified: r.LastModified, Checksums: r.Checksums}
+}
+
 // publishPart writes a part's record with its last chunk, conditional on
 // the upload being open and on the version of the part it replaces,
 // whose data it queues for deletion (nothing reads the parts of an
@@ -311,21 +333,16 @@ func (s *Store) publishPart(ctx context.Context, uploadID string, number int, in
 		}
 		var b batch
 		mi := ing.w.finish(&b, ing.last)
-		pi := b.putIf(partKey(uploadID, number), mustJSON(rec), it.Version)
-		ci := b.delIf(closedKey(uploadID), 0)
-		if exists {
-			var old partRecord
-			if err := decodeJSON("part", it.Value, &old); err != nil {
-				ing.w.abandon(ctx)
-				return PartInfo{}, err
-			}
-			s.queueData(&b, old.Data, s.now())
+		pi, ci, err := s.putPart(&b, uploadID, number, rec, it, exists)
+		if err != nil {
+			ing.w.abandon(ctx)
+			return PartInfo{}, err
 		}
 		_, err = s.apply(ctx, &b)
 		op, conflict := failedOp(err)
 		switch {
 		case err == nil:
-			return PartInfo{Number: number, ETag: rec.ETag, Size: rec.Size, LastModified: now, Checksums: rec.Checksums}, nil
+			return rec.info(number), nil
 		case conflict && op == pi:
 			continue // the part was uploaded again meanwhile
 		case conflict && op == mi:

@@ -174,20 +174,15 @@ func (s *Store) sharePartCopy(ctx context.Context, up Upload, number int, srcBuc
 		var b batch
 		si := b.putIf(objectKey(srcBucket, srcKey), encodeObject(&src, nil), srcVer)
 		ri := b.putIf(refKey(part.ID), mustJSON(ref.shared(src.Data.chunks())), rv)
-		pi := b.putIf(partKey(up.UploadID, number), mustJSON(rec), it.Version)
-		ci := b.delIf(closedKey(up.UploadID), 0)
-		if exists {
-			var old partRecord
-			if err := decodeJSON("part", it.Value, &old); err != nil {
-				return PartInfo{}, err
-			}
-			s.queueData(&b, old.Data, s.now())
+		pi, ci, err := s.putPart(&b, up.UploadID, number, rec, it, exists)
+		if err != nil {
+			return PartInfo{}, err
 		}
 		_, err = s.apply(ctx, &b)
 		op, conflict := failedOp(err)
 		switch {
 		case err == nil:
-			return PartInfo{Number: number, ETag: rec.ETag, Size: rec.Size, LastModified: now, Checksums: rec.Checksums}, nil
+			return rec.info(number), nil
 		case !conflict:
 			return PartInfo{}, fmt.Errorf("s3 store: upload part %d: %w", number, err)
 		case op == si:
