@@ -37,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
@@ -311,6 +312,12 @@ func lastIndex(ps raft.PersistentState) uint64 {
 // restore loads the snapshot file meta names into the state machine.
 func (n *Node[R]) restore(meta raft.SnapshotMeta) error {
 	r, _, err := n.snaps.Open(meta.Index, meta.Term)
+	if err != nil && n.durable != nil && errors.Is(err, fs.ErrNotExist) {
+		// A durable state machine's snapshots are views of its own
+		// files: without them, there is nothing to restore from.
+		return fmt.Errorf("runner: the state machine is at index %d, behind the snapshot at %d the WAL starts from, and a durable state machine's snapshots have no file: its own files are missing or were replaced (an engine directory deleted, or another engine chosen); start the node with the files it had, or remove the data dir and add the node back as a new member",
+			n.sm.Applied(), meta.Index)
+	}
 	if err != nil {
 		return fmt.Errorf("runner: snapshot %d (term %d) is recorded in the WAL but its file cannot be read: %w", meta.Index, meta.Term, err)
 	}

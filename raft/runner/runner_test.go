@@ -390,3 +390,24 @@ func TestDurableNodeRestartedPastItsSnapshotCanStillSendOne(t *testing.T) {
 		return n.ReadBarrier(context.Background()) == nil && c.sms[f-1].get() == want
 	}, 10*time.Second, 20*time.Millisecond, "node %d catches up to %d through node %d's snapshot", f, want, a)
 }
+
+// A durable state machine whose files are gone (an engine directory
+// deleted, another engine chosen) cannot come back from the WAL alone: the
+// node refuses to start, and says why, instead of starting empty.
+func TestDurableNodeWithoutItsFilesRefusesToStart(t *testing.T) {
+	c := newClusterOf(t, 1, 20, true)
+	for i := uint64(1); i <= 50; i++ {
+		c.propose(i)
+	}
+	require.Eventually(t, func() bool { return c.nodes[0].Status().FirstIndex > 1 }, 5*time.Second, 10*time.Millisecond)
+	c.stop(1)
+	require.NoError(t, os.Remove(filepath.Join(c.dirs[0], "counter")))
+	_, err := Start(Config{
+		Raft: raft.Config{ID: 1, Peers: []uint64{1}, ElectionTick: 10, HeartbeatTick: 1},
+		Dir:  c.dirs[0],
+		NewTransport: func(h transport.Handler, s transport.SnapshotStore) (transport.Transport, error) {
+			return nil, errors.New("not reached")
+		},
+	}, openDurableCounter(t, c.dirs[0]))
+	require.ErrorContains(t, err, "its own files are missing or were replaced")
+}
